@@ -1,0 +1,19 @@
+/** `prometheus-query`: the query returns at least one series from Prometheus. */
+import { fail, pass, type Check } from './check.js';
+import { PROMETHEUS_NEEDS } from './prometheus-api.js';
+
+export const prometheusQuery: Check = {
+  id: 'prometheus-query',
+  title: 'Query returns data from Prometheus',
+  needs: PROMETHEUS_NEEDS,
+  async run({ settings, prometheus, signal }) {
+    const series = await prometheus.query(settings.query, signal);
+    if (!series.length) {
+      return fail(
+        `${settings.query} returned no series from Prometheus`,
+        'Prometheus has no samples for this query yet: targets are scraped every scrape_interval (15s in TaskFlow), so a stack deployed less than a minute ago may have none. Raise the wait input, or check the query.',
+      );
+    }
+    return pass(`${settings.query} returned ${series.length} series from Prometheus`, { details: { series: series.length } });
+  },
+};

@@ -1,0 +1,42 @@
+/** `prometheus-service`: the Service exists, exposes the port, and has ready endpoints. */
+import { fail, pass, type Check } from './check.js';
+
+export const prometheusService: Check = {
+  id: 'prometheus-service',
+  title: 'Prometheus Service with ready endpoints',
+  needs: ['cluster-access'],
+  async run({ settings, cluster, signal }) {
+    const ns = settings.namespace;
+    const { name, port } = settings.prometheusService;
+    const [service, endpoints] = await Promise.all([cluster.readService(ns, name, signal), cluster.readEndpoints(ns, name, signal)]);
+    if (!service) {
+      return fail(
+        `Service ${ns}/${name} does not exist`,
+        `Create the Prometheus Service (kubectl get svc -n ${ns} lists what exists), or set the prometheus-service input to its name:port. Grafana reaches Prometheus through this Service's DNS name.`,
+      );
+    }
+    const ports = service.spec?.ports ?? [];
+    const sp = ports.find((p) => String(p.port) === port || p.name === port);
+    if (!sp) {
+      const have = ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(', ') || 'none';
+      return fail(`Service ${ns}/${name} does not expose port ${port} (it has: ${have})`, `Add port ${port} to the Service, or set the prometheus-service input to one of its ports.`, { retryable: false });
+    }
+    const subsets = endpoints?.subsets ?? [];
+    // Endpoints name their ports after the Service's ports; an unnamed port is the only one.
+    const matching = subsets.filter((s) => !sp.name || (s.ports ?? []).some((p) => p.name === sp.name));
+    const ready = matching.flatMap((s) => s.addresses ?? []);
+    const notReady = matching.flatMap((s) => s.notReadyAddresses ?? []);
+    if (!ready.length) {
+      const selector = Object.entries(service.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      return fail(
+        `Service ${ns}/${name} has no ready endpoints${notReady.length ? ` (${notReady.length} not ready)` : ''}`,
+        selector
+          ? `No Ready pod matches the Service's selector ${selector}: check that the Prometheus pod is Running and Ready and carries these labels (kubectl get pods -n ${ns} -l ${selector}).`
+          : 'The Service has no selector; its Endpoints must be managed by hand and list the Prometheus pod.',
+      );
+    }
+    return pass(`Service ${ns}/${name} exposes port ${sp.port} → ${String(sp.targetPort ?? sp.port)} with ${ready.length} ready endpoint${ready.length === 1 ? '' : 's'}`, {
+      details: { clusterIP: service.spec?.clusterIP, endpoints: ready.map((a) => a.ip) },
+    });
+  },
+};

@@ -1,0 +1,356 @@
+/**
+ * Cluster access: the few read-only Kubernetes operations the checks need, behind an interface
+ * the checks depend on (tests give them a fake). Every call is bounded by `request-timeout`,
+ * and every refusal becomes a KubeError that says what was refused and what RBAC rule is missing.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { PassThrough, Writable } from 'node:stream';
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  Exec,
+  HttpMethod,
+  Observable,
+  PortForward,
+  RequestContext,
+  ResponseContext,
+  VersionApi,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Endpoints,
+  type V1Pod,
+  type V1Service,
+  type V1Status,
+} from '@kubernetes/client-node';
+import { MfcError } from './errors.js';
+import { describeNetworkError, formatMs, httpRequest, type HttpResponse } from './http.js';
+
+/** What an access review asks: may I `verb` `resource[/subresource]` in `namespace`? */
+export interface Permission {
+  readonly verb: string;
+  readonly resource: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+  readonly group?: string;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ProxyRequest {
+  readonly method: 'GET' | 'POST';
+  /** Path on the backend, starting with `/`, query string included. */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly what: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface Cluster {
+  /** The API server URL (for messages). */
+  readonly server: string;
+  version(signal?: AbortSignal): Promise<string>;
+  listPods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]>;
+  /** undefined when the object does not exist (404). */
+  readService(namespace: string, name: string, signal?: AbortSignal): Promise<V1Service | undefined>;
+  readEndpoints(namespace: string, name: string, signal?: AbortSignal): Promise<V1Endpoints | undefined>;
+  readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<V1ConfigMap | undefined>;
+  /** SelfSubjectAccessReview. */
+  canI(permission: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }>;
+  /** Runs a read-only command in a container; resolves when it has ended. */
+  exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult>;
+  /** An HTTP request to a Service through the API server's service proxy. */
+  proxy(namespace: string, service: string, port: string, req: ProxyRequest): Promise<HttpResponse>;
+  /** Forwards a local port on 127.0.0.1 to a pod's port; returns its base URL. */
+  portForward(namespace: string, pod: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+/** A refusal or failure of the Kubernetes API, with the reason a user can act on. */
+export class KubeError extends MfcError {
+  override name = 'KubeError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
+/** The kubernetes_sd-style description of an operation, for messages: `list pods in taskflow`. */
+export function describePermission(p: Permission): string {
+  const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+  return `${p.verb} ${resource}${p.namespace ? ` in namespace ${p.namespace}` : ''}`;
+}
+
+/** The Role rule a user must add to get a permission, as a YAML flow line. */
+export function roleRule(p: Permission): string {
+  const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
+  return `- apiGroups: ["${p.group ?? ''}"]\n  resources: ["${resource}"]\n  verbs: ["${p.verb}"]`;
+}
+
+export class KubeCluster implements Cluster {
+  readonly server: string;
+  private readonly core: CoreV1Api;
+  private readonly authz: AuthorizationV1Api;
+  private readonly versionApi: VersionApi;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly timeoutMs: number,
+  ) {
+    this.server = kc.getCurrentCluster()?.server ?? '';
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.authz = kc.makeApiClient(AuthorizationV1Api);
+    this.versionApi = kc.makeApiClient(VersionApi);
+  }
+
+  async version(signal?: AbortSignal): Promise<string> {
+    const info = await this.call({ verb: 'get', resource: 'version' }, signal, (o) => this.versionApi.getCode(undefined, o));
+    return info.gitVersion;
+  }
+
+  async listPods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]> {
+    const list = await this.call({ verb: 'list', resource: 'pods', namespace }, signal, (o) =>
+      this.core.listNamespacedPod({ namespace, labelSelector }, o),
+    );
+    return list.items;
+  }
+
+  readService(namespace: string, name: string, signal?: AbortSignal): Promise<V1Service | undefined> {
+    return this.optional(this.call({ verb: 'get', resource: 'services', namespace }, signal, (o) => this.core.readNamespacedService({ namespace, name }, o)));
+  }
+
+  readEndpoints(namespace: string, name: string, signal?: AbortSignal): Promise<V1Endpoints | undefined> {
+    return this.optional(this.call({ verb: 'get', resource: 'endpoints', namespace }, signal, (o) => this.core.readNamespacedEndpoints({ namespace, name }, o)));
+  }
+
+  readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<V1ConfigMap | undefined> {
+    return this.optional(this.call({ verb: 'get', resource: 'configmaps', namespace }, signal, (o) => this.core.readNamespacedConfigMap({ namespace, name }, o)));
+  }
+
+  async canI(p: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }> {
+    const review = await this.call(
+      { verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
+      signal,
+      (o) =>
+        this.authz.createSelfSubjectAccessReview(
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: {
+                resourceAttributes: {
+                  verb: p.verb,
+                  resource: p.resource,
+                  subresource: p.subresource,
+                  namespace: p.namespace,
+                  group: p.group ?? '',
+                },
+              },
+            },
+          },
+          o,
+        ),
+    );
+    return { allowed: Boolean(review.status?.allowed), reason: review.status?.reason ?? '' };
+  }
+
+  async exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult> {
+    const stdout = collector();
+    const stderr = collector();
+    const permission: Permission = { verb: 'get', resource: 'pods', subresource: 'exec', namespace };
+    return new Promise<ExecResult>((resolve, reject) => {
+      let socket: { close(): void } | undefined;
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket?.close();
+        fn();
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new KubeError(`exec in pod ${pod}: no answer within ${formatMs(this.timeoutMs)} (request-timeout)`, 0, 'Timeout'))),
+        this.timeoutMs,
+      );
+      const onStatus = (status: V1Status): void =>
+        finish(() => resolve({ exitCode: exitCodeOf(status), stdout: stdout.text(), stderr: stderr.text() || (status.status === 'Success' ? '' : status.message ?? '') }));
+      new Exec(this.kc)
+        .exec(namespace, pod, container, [...command], stdout.stream, stderr.stream, null, false, onStatus)
+        .then((ws) => {
+          socket = ws;
+          if (settled) ws.close();
+          ws.on('close', () =>
+            finish(() =>
+              reject(new KubeError(`exec in pod ${pod}: the connection closed before the command reported its exit status`, 0, 'ExecIncomplete')),
+            ),
+          );
+        })
+        .catch((err: unknown) => finish(() => reject(execError(err, permission, pod))));
+    });
+  }
+
+  async proxy(namespace: string, service: string, port: string, req: ProxyRequest): Promise<HttpResponse> {
+    const url = `${this.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}:${encodeURIComponent(port)}/proxy${req.path}`;
+    const ctx = new RequestContext(url, req.method === 'POST' ? HttpMethod.POST : HttpMethod.GET);
+    await this.kc.applySecurityAuthentication(ctx);
+    return httpRequest({
+      url,
+      method: req.method,
+      headers: { ...ctx.getHeaders(), ...req.headers },
+      body: req.body,
+      dispatcher: ctx.getDispatcher() as never,
+      timeoutMs: this.timeoutMs,
+      signal: req.signal,
+      what: req.what,
+    });
+  }
+
+  async portForward(namespace: string, pod: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+    const forward = new PortForward(this.kc, true);
+    const sockets = new Set<Socket>();
+    const server: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+      forward.portForward(namespace, pod, [port], socket, null, socket).catch(() => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port: local } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${local}`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  private async optional<T>(p: Promise<T>): Promise<T | undefined> {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Runs one API call with the time limit, turning every failure into a KubeError. */
+  private async call<T>(p: Permission, signal: AbortSignal | undefined, fn: (options: never) => Promise<T>): Promise<T> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // client-node's per-call middleware: give the request our abort signal.
+    const options = {
+      middleware: [
+        {
+          pre: (ctx: RequestContext) => {
+            ctx.setSignal(combined);
+            return new Observable(Promise.resolve(ctx));
+          },
+          post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    } as never;
+    try {
+      return await fn(options);
+    } catch (err) {
+      if (timeout.aborted) throw new KubeError(`${describePermission(p)}: the API server gave no answer within ${formatMs(this.timeoutMs)} (request-timeout)`, 0, 'Timeout');
+      if (signal?.aborted) throw new KubeError(`${describePermission(p)}: stopped, the run's time budget ran out`, 0, 'Aborted');
+      throw toKubeError(err, p, this.server);
+    }
+  }
+}
+
+/** Turns a client-node failure (ApiException with a Status body, or a network error) into a KubeError. */
+export function toKubeError(err: unknown, p: Permission, server: string): KubeError {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number' && code >= 100) {
+    const status = parseStatus((err as { body?: unknown }).body);
+    return statusError(code, status.reason ?? '', status.message ?? '', p);
+  }
+  return new KubeError(`${describePermission(p)}: cannot reach the API server ${server}: ${describeNetworkError(err)}`, 0, 'NetworkError', networkHint(err));
+}
+
+function networkHint(err: unknown): string | undefined {
+  const text = describeNetworkError(err);
+  if (text.startsWith('TLS')) return "Check the cluster's certificate-authority-data in the kubeconfig; it must be the CA that signed the API server's certificate.";
+  if (/refused|resolve|unreachable/.test(text)) return 'Check the server URL in the kubeconfig and that the runner can reach the API server (private clusters need a self-hosted runner or a tunnel).';
+  return undefined;
+}
+
+export function statusError(code: number, reason: string, message: string, p: Permission): KubeError {
+  const what = describePermission(p);
+  const detail = message ? `: ${message}` : '';
+  switch (code) {
+    case 401:
+      return new KubeError(
+        `${what}: HTTP 401 Unauthorized — the API server rejected the kubeconfig's credentials${detail}`,
+        401,
+        reason || 'Unauthorized',
+        'The token or client certificate is invalid or expired: issue a fresh one (e.g. `kubectl create token <service-account>`) and update the secret that holds the kubeconfig.',
+      );
+    case 403:
+      return new KubeError(
+        `${what}: HTTP 403 Forbidden${detail}`,
+        403,
+        reason || 'Forbidden',
+        `The credentials lack the right to ${what}. Add this rule to the Role bound to them:\n${roleRule(p)}`,
+      );
+    case 404:
+      return new KubeError(`${what}: HTTP 404 NotFound${detail}`, 404, reason || 'NotFound');
+    default:
+      return new KubeError(`${what}: HTTP ${code}${reason ? ` ${reason}` : ''}${detail}`, code, reason || 'Error');
+  }
+}
+
+function parseStatus(body: unknown): { reason?: string; message?: string } {
+  let value: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return { message: body.trim().slice(0, 200) };
+    }
+  }
+  if (value && typeof value === 'object') {
+    const { reason, message } = value as { reason?: unknown; message?: unknown };
+    return { reason: typeof reason === 'string' ? reason : undefined, message: typeof message === 'string' ? message : undefined };
+  }
+  return {};
+}
+
+function execError(err: unknown, p: Permission, pod: string): KubeError {
+  const message = err instanceof Error ? err.message : String(err);
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  if (status) {
+    const code = Number(status);
+    if (code === 403) return statusError(403, 'Forbidden', `exec into pod ${pod} was refused`, p);
+    return statusError(code, '', `exec into pod ${pod} failed`, p);
+  }
+  return new KubeError(`exec in pod ${pod}: ${describeNetworkError(err)}`, 0, 'NetworkError');
+}
+
+function exitCodeOf(status: V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  const code = Number(cause?.message);
+  return Number.isInteger(code) ? code : 1;
+}
+
+function collector(): { stream: Writable; text(): string } {
+  const chunks: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}

@@ -1,0 +1,105 @@
+/**
+ * Grafana datasource provisioning files (what the ConfigMap holds) and datasource URLs (which
+ * Service and port they point at, as the cluster's DNS would resolve them from Grafana's pod).
+ */
+import { parseAllDocuments } from 'yaml';
+
+export interface ProvisionedDatasource {
+  readonly name: string;
+  readonly type: string;
+  readonly url: string;
+  readonly access: string;
+  readonly isDefault: boolean;
+  /** The ConfigMap key (file name) it came from. */
+  readonly file: string;
+}
+
+export interface ProvisioningFile {
+  readonly file: string;
+  readonly datasources: readonly ProvisionedDatasource[];
+  /** Why the file is not a usable provisioning file, if it is not. */
+  readonly error?: string;
+}
+
+/** Parses every `.yaml`/`.yml` key of a ConfigMap's data as a Grafana provisioning file. */
+export function parseProvisioning(data: Readonly<Record<string, string>>): ProvisioningFile[] {
+  return Object.entries(data)
+    .filter(([key]) => /\.ya?ml$/i.test(key))
+    .map(([file, text]) => parseFile(file, text));
+}
+
+function parseFile(file: string, text: string): ProvisioningFile {
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const first = list[0];
+  if (!first || first.errors.length) {
+    const err = first?.errors[0];
+    const line = err?.linePos?.[0]?.line;
+    return { file, datasources: [], error: `${file} is not valid YAML${line ? ` (line ${line})` : ''}` };
+  }
+  const doc: unknown = first.toJS();
+  if (!isRecord(doc) || !Array.isArray(doc.datasources)) {
+    return { file, datasources: [], error: `${file} has no \`datasources:\` list` };
+  }
+  const datasources = doc.datasources.filter(isRecord).map((d) => ({
+    name: str(d.name),
+    type: str(d.type),
+    url: str(d.url),
+    access: str(d.access) || 'proxy',
+    isDefault: d.isDefault === true,
+    file,
+  }));
+  const defaults = datasources.filter((d) => d.isDefault).length;
+  const error = defaults > 1 ? `${file} marks ${defaults} datasources as isDefault; Grafana rejects the file (only one default per organization)` : undefined;
+  return { file, datasources, error };
+}
+
+/** Where a datasource URL points inside the cluster. */
+export interface ServiceTarget {
+  readonly service: string;
+  readonly namespace: string;
+  readonly port: number;
+}
+
+/**
+ * Resolves `http://svc[.ns[.svc[.cluster.local]]]:port` as cluster DNS would from a pod in
+ * `fromNamespace`. Undefined for hosts that are not a Service name (IPs, external names).
+ */
+export function serviceTargetOf(url: string, fromNamespace: string): ServiceTarget | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+  const labels = parsed.hostname.toLowerCase().split('.');
+  if (!labels[0] || /^\d+$/.test(labels[labels.length - 1] ?? '')) return undefined;
+  const [service, namespace, svc] = labels as [string, string?, string?];
+  if (!namespace) return { service, namespace: fromNamespace, port };
+  if (labels.length === 2 || svc === 'svc') return { service, namespace, port };
+  return undefined;
+}
+
+/** Compares datasource URLs the way Grafana uses them: scheme, host, port, path without a trailing `/`. */
+export function sameUrl(a: string, b: string): boolean {
+  return normalizeUrl(a) === normalizeUrl(b);
+}
+
+function normalizeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    return `${u.protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url.trim().replace(/\/+$/, '');
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}

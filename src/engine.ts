@@ -1,0 +1,58 @@
+/**
+ * The engine both entry points share: settings in, report out. It loads the kubeconfig, opens
+ * the access paths to Prometheus and Grafana, runs the checks, and closes everything it opened.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CHECKS } from './checks/index.js';
+import { KubeCluster, type Cluster } from './cluster.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { buildReport } from './report.js';
+import { runChecks } from './runner.js';
+import { secrets } from './secrets.js';
+import { connectServices } from './services.js';
+import type { CheckResult, Report, Settings } from './types.js';
+
+export interface EngineOptions {
+  readonly onResult?: (result: CheckResult) => void;
+  /** Replaces the kubeconfig-based cluster access (tests). */
+  readonly cluster?: Cluster;
+  readonly retryIntervalMs?: number;
+}
+
+/** Runs every check; throws SettingsError for an unreadable kubeconfig or a bad context. */
+export async function runEngine(settings: Settings, options: EngineOptions = {}): Promise<Report> {
+  const startedAt = new Date();
+  const cluster = options.cluster ?? new KubeCluster(loadKubeConfig(settings.kubeconfig, settings.context).kc, settings.requestTimeoutMs);
+  const services = connectServices(settings, cluster);
+  try {
+    const results = await runChecks({
+      checks: CHECKS,
+      context: { settings, cluster, prometheus: services.prometheus, grafana: services.grafana },
+      waitMs: settings.waitMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      skip: settings.skipChecks,
+      retryIntervalMs: options.retryIntervalMs,
+      onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
+    });
+    return redactDeep(buildReport(results, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings }));
+  } finally {
+    await services.close();
+  }
+}
+
+/** Writes the JSON report (no secret can be in it: every string was redacted). */
+export function writeReport(report: Report, path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
+}
+
+/** A copy of a JSON-like value with every registered credential replaced by `***`. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return secrets.redact(value) as T;
+  if (Array.isArray(value)) return value.map(redactDeep) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
+}

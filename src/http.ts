@@ -1,0 +1,176 @@
+/**
+ * One HTTP exchange with a time limit and a size limit, and errors a user can act on.
+ * Every request the action makes (to the API server, Prometheus, Grafana) goes through here.
+ */
+import { request, type Dispatcher } from 'undici';
+import { MfcError } from './errors.js';
+
+export interface HttpRequest {
+  readonly url: string;
+  readonly method?: 'GET' | 'POST' | 'HEAD';
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly dispatcher?: Dispatcher;
+  readonly timeoutMs: number;
+  /** Aborts the request early (the runner's time budget). */
+  readonly signal?: AbortSignal;
+  /** Larger answers are cut off with an error; default 20 MiB. */
+  readonly maxBytes?: number;
+  /** Names the exchange in messages, e.g. `Prometheus GET /api/v1/targets`. */
+  readonly what: string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly text: string;
+  readonly ms: number;
+}
+
+/** A request that got no HTTP answer: timeout, refused, reset, TLS, DNS. */
+export class HttpError extends MfcError {
+  override name = 'HttpError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+
+export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
+  const started = Date.now();
+  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  try {
+    const res = await request(req.url, {
+      method: req.method ?? 'GET',
+      headers: req.headers,
+      body: req.body,
+      dispatcher: req.dispatcher,
+      signal,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+    const text = await readLimited(res.body, req.maxBytes ?? DEFAULT_MAX_BYTES, req.what);
+    return { status: res.statusCode, headers: flattenHeaders(res.headers), text, ms: Date.now() - started };
+  } catch (err) {
+    if (err instanceof MfcError) throw err;
+    if (timeout.aborted) {
+      throw new HttpError(`${req.what}: no answer within ${formatMs(req.timeoutMs)} (request-timeout)`, 'TIMEOUT');
+    }
+    if (req.signal?.aborted) {
+      throw new HttpError(`${req.what}: stopped, the run's time budget ran out`, 'ABORTED');
+    }
+    throw new HttpError(`${req.what}: ${describeNetworkError(err)}`, networkCode(err));
+  }
+}
+
+async function readLimited(body: AsyncIterable<Buffer | Uint8Array | string>, maxBytes: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    size += buf.length;
+    if (size > maxBytes) {
+      const stream = body as { destroy?: () => void };
+      stream.destroy?.();
+      throw new HttpError(`${what}: the answer is larger than ${Math.round(maxBytes / 1048576)} MiB; refusing to read it`, 'TOO_LARGE');
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/** The innermost error code of a network failure (undici wraps the socket error in `cause`). */
+export function networkCode(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && !code.startsWith('UND_ERR_ABORT')) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 'NETWORK';
+}
+
+const NETWORK_MESSAGES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens at that address and port)',
+  ECONNRESET: 'the connection was reset before the answer was complete',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS failure)',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer headers in time (request-timeout)',
+  UND_ERR_BODY_TIMEOUT: 'the answer body stalled (request-timeout)',
+  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short (content-length mismatch)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
+  SELF_SIGNED_CERT_IN_CHAIN: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS: the server's certificate is self-signed and not trusted by the kubeconfig",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
+  CERT_HAS_EXPIRED: "TLS: the server's certificate has expired",
+  ERR_TLS_CERT_ALTNAME_INVALID: "TLS: the server's certificate does not name this host",
+};
+
+/** A one-line reason for a network failure, never a stack trace. */
+export function describeNetworkError(err: unknown): string {
+  const code = networkCode(err);
+  const known = NETWORK_MESSAGES[code];
+  if (known) return `${known} [${code}]`;
+  const msg = innermostMessage(err);
+  return code === 'NETWORK' ? msg : `${msg} [${code}]`;
+}
+
+function innermostMessage(err: unknown): string {
+  let e: unknown = err;
+  let msg = 'request failed';
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === 'string' && m && m !== 'fetch failed') msg = m;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return msg.split('\n')[0] ?? msg;
+}
+
+/** Parses a JSON answer, or explains what came instead (an HTML error page, plain text). */
+export function parseJson<T = unknown>(res: HttpResponse, what: string): T {
+  try {
+    return JSON.parse(res.text) as T;
+  } catch {
+    throw new MfcError(`${what} answered HTTP ${res.status} with ${describeBody(res)} instead of JSON`);
+  }
+}
+
+/** `an HTML page ("502 Bad Gateway")`, `text "Unauthorized"`, `an empty body`. */
+export function describeBody(res: HttpResponse): string {
+  const text = res.text.trim();
+  if (!text) return 'an empty body';
+  const type = res.headers['content-type'] ?? '';
+  if (type.includes('html') || /^<(!doctype|html)/i.test(text)) {
+    const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+    return title ? `an HTML page ("${clip(title, 80)}")` : 'an HTML page';
+  }
+  return `text "${clip(text.replace(/\s+/g, ' '), 120)}"`;
+}
+
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  return Number.isInteger(s) ? `${s} s` : `${s.toFixed(1)} s`;
+}

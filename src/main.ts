@@ -1,0 +1,50 @@
+/**
+ * The GitHub Action: inputs → engine → job summary, annotations, outputs, JSON report, and a
+ * failed step when the flow is broken.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as core from '@actions/core';
+import { redactDeep, runEngine, writeReport } from './engine.js';
+import { MfcError } from './errors.js';
+import { annotationsFor } from './render/annotations.js';
+import { outputsFor } from './render/outputs.js';
+import { renderSummaryMarkdown } from './render/summary.js';
+import { secrets } from './secrets.js';
+import { parseSettings } from './settings.js';
+import type { CheckResult } from './types.js';
+
+const SECRET_INPUTS = ['kubeconfig', 'grafana-password', 'grafana-token'];
+
+const ICON: Record<CheckResult['status'], string> = { pass: '✓', fail: '✗', warn: '!', skip: '–' };
+
+export async function run(): Promise<void> {
+  try {
+    secrets.onAdd((value) => core.setSecret(value));
+    for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
+    const settings = parseSettings((name) => core.getInput(name));
+    core.info(`Checking that metrics flow Prometheus → Grafana in namespace ${settings.namespace} (access: ${settings.access}, wait: ${settings.waitMs / 1000} s)`);
+    const report = await runEngine(settings, {
+      onResult: (r) => core.info(`${ICON[r.status]} ${r.id}: ${r.summary}`),
+    });
+    const reportPath = settings.reportPath || join(process.env.RUNNER_TEMP || tmpdir(), 'metrics-flow-check-report.json');
+    writeReport(report, reportPath);
+    for (const [name, value] of Object.entries(outputsFor(report, reportPath))) core.setOutput(name, value);
+    for (const a of annotationsFor(report)) {
+      if (a.level === 'error') core.error(a.message, { title: a.title });
+      else core.warning(a.message, { title: a.title });
+    }
+    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummaryMarkdown(report), true).write();
+    if (report.result === 'failed') {
+      const failed = report.failedChecks.length ? report.failedChecks.join(', ') : 'warnings (fail-on-warning)';
+      core.setFailed(`Metrics do not flow Prometheus → Grafana: ${failed}`);
+    }
+  } catch (err) {
+    core.setFailed(redactDeep(errorMessage(err)));
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof MfcError) return err.hint ? `${err.message}\n${err.hint}` : err.message;
+  return `metrics-flow-check stopped on an unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+}
