@@ -100,7 +100,7 @@ function parseInto(kc: KubeConfig, load: () => void, source: string): void {
   } catch (err) {
     const raw = err instanceof Error ? err.message : String(err);
     const line = /line (\d+)/.exec(raw)?.[1];
-    const field = /^(clusters|users|contexts)\[\d+\]\.[\w-]+ is missing/.exec(raw)?.[0];
+    const field = /^(clusters|users|contexts)\[\d+\][.\w-]+ is missing/.exec(raw)?.[0];
     const why = field ?? (line ? `YAML syntax error at line ${line}` : 'it is not a kubeconfig YAML document');
     throw new SettingsError('kubeconfig', `${source} could not be read: ${why}`);
   }

@@ -1,0 +1,112 @@
+/**
+ * The GitHub job summary: the verdict first, then one table row per check, the hints of the checks
+ * that failed or warned, and the DOWN Prometheus targets.
+ */
+import type { CheckResult, CheckStatus, Report, TargetInfo } from '../types.js';
+import { formatSeconds, plural, truncate } from './format.js';
+
+/** The single cause behind several failures, when one can be named; shown right under the verdict. */
+export interface RootCause {
+  readonly summary: string;
+  readonly hint?: string;
+}
+
+const STATUS_LABEL: Record<CheckStatus, string> = {
+  pass: '✅ pass',
+  fail: '❌ fail',
+  warn: '⚠️ warn',
+  skip: '⏭️ skip',
+};
+
+const MAX_CELL = 300;
+const MAX_TARGET_ROWS = 50;
+
+export function renderSummaryMarkdown(report: Report, rootCause?: RootCause): string {
+  const sections = [
+    verdict(report),
+    rootCause ? renderRootCause(rootCause) : '',
+    checksTable(report.checks),
+    hints(report.checks),
+    ...report.checks.filter((c) => c.downTargets?.length).map(downTargets),
+  ];
+  return `${sections.filter((s) => s !== '').join('\n\n')}\n`;
+}
+
+function verdict(report: Report): string {
+  const { passed, failed, warnings, skipped } = report.counts;
+  const title =
+    report.result === 'passed' ? '## ✅ Metrics flow Prometheus → Grafana' : '## ❌ Metrics do not flow Prometheus → Grafana';
+  const onWarnings = report.result === 'failed' && failed === 0 ? ' (failed on warnings: fail-on-warning is set)' : '';
+  const counts =
+    `${plural(report.checks.length, 'check', 'checks')} in ${formatSeconds(report.durationMs)}: ` +
+    `${passed} passed, ${failed} failed, ${plural(warnings, 'warning', 'warnings')}, ${skipped} skipped${onWarnings}` +
+    ` — namespace \`${report.namespace}\`, access \`${report.access}\`.`;
+  return `${title}\n\n${counts}`;
+}
+
+function renderRootCause(cause: RootCause): string {
+  const lines = [`**Root cause:** ${cause.summary}`, ...(cause.hint ? cause.hint.split(/\r?\n/) : [])];
+  return lines.map((line) => `> ${line}`).join('\n');
+}
+
+function checksTable(checks: readonly CheckResult[]): string {
+  const rows = checks.map(
+    (c) => `| ${STATUS_LABEL[c.status]} | \`${c.id}\` | ${cell(c.summary)} | ${formatSeconds(c.durationMs)} |`,
+  );
+  return ['| Status | Check | What was seen | Time |', '| --- | --- | --- | ---: |', ...rows].join('\n');
+}
+
+/** One item per failed or warned check with a hint; lines after the first are shown verbatim. */
+function hints(checks: readonly CheckResult[]): string {
+  const items = checks
+    .filter((c) => (c.status === 'fail' || c.status === 'warn') && c.hint)
+    .map((c) => {
+      const [first, ...rest] = (c.hint ?? '').split(/\r?\n/);
+      const item = `- **${c.id}** — ${first}`;
+      return rest.some((line) => line.trim() !== '') ? `${item}\n${indent(fenced(rest.join('\n').replace(/^\n+|\s+$/g, '')), '  ')}` : item;
+    });
+  return items.length ? `### Hints\n\n${items.join('\n')}` : '';
+}
+
+function downTargets(check: CheckResult): string {
+  const targets = check.downTargets ?? [];
+  const rows = targets.slice(0, MAX_TARGET_ROWS).map(targetRow);
+  const more =
+    targets.length > MAX_TARGET_ROWS ? `\n\n…and ${targets.length - MAX_TARGET_ROWS} more in the JSON report.` : '';
+  return [
+    `### DOWN targets of \`${check.id}\``,
+    '',
+    '| App | Instance | Health | Last error |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n') + more;
+}
+
+function targetRow(t: TargetInfo): string {
+  return `| ${cell(t.app || '—')} | ${cell(t.instance)} | ${cell(t.health)} | ${cell(t.lastError || '—')} |`;
+}
+
+/** Text made safe for a table cell: capped, HTML and backticks escaped, `|` and newlines kept inside the cell. */
+function cell(text: string): string {
+  return truncate(text.trim(), MAX_CELL)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/`/g, '\\`')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, '<br>');
+}
+
+/** A fenced code block whose fence is longer than any backtick run inside. */
+function fenced(text: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}text\n${text}\n${fence}`;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : prefix + line))
+    .join('\n');
+}

@@ -1,0 +1,392 @@
+/**
+ * The contract's inputs, read once, defaulted, validated and turned into frozen `Settings`.
+ * A bad value stops everything with a `SettingsError` that names the input and the expected form;
+ * messages quote the offending value, except for the kubeconfig and credentials in URLs.
+ */
+import { isMap, parseDocument } from 'yaml';
+import { SettingsError } from './errors.js';
+import { CHECK_IDS, type AccessMode, type CheckId, type ServiceRef, type Settings } from './types.js';
+
+/**
+ * Reads one input by its contract name. `undefined`: not given (the default applies); `''`: given
+ * empty, which also means the default except where the contract gives empty a meaning of its own
+ * (`expected-targets`: none required). The action passes `name => core.getInput(name)`, whose
+ * action.yml defaults already cover inputs that are not given.
+ */
+export type InputReader = (name: string) => string | undefined;
+
+/** Every input's default, keyed by contract name, as action.yml and the CLI's help state them. */
+export const DEFAULTS = Object.freeze({
+  kubeconfig: '',
+  context: '',
+  namespace: 'taskflow',
+  'prometheus-service': 'prometheus:9090',
+  'prometheus-selector': 'app=prometheus',
+  'grafana-service': 'grafana:3000',
+  'grafana-selector': 'app=grafana',
+  'grafana-username': 'admin',
+  'grafana-password': '',
+  'grafana-token': '',
+  'datasource-configmap': 'grafana-datasources',
+  'datasource-mount-path': '/etc/grafana/provisioning/datasources',
+  'datasource-name': 'Prometheus',
+  'datasource-url': '',
+  'scrape-job': 'kubernetes-pods',
+  'expected-targets': 'backend-api,postgres,redis',
+  'min-targets-up': '1',
+  query: 'up{job="kubernetes-pods"}',
+  wait: '60s',
+  'request-timeout': '10s',
+  access: 'proxy',
+  'prometheus-url': '',
+  'grafana-url': '',
+  'skip-checks': '',
+  'fail-on-warning': 'false',
+  'report-path': '',
+} as const satisfies Record<string, string>);
+
+export type InputName = keyof typeof DEFAULTS;
+
+/** Inputs for which an explicitly empty value is a choice rather than "use the default". */
+const EMPTY_IS_A_CHOICE: ReadonlySet<InputName> = new Set<InputName>(['expected-targets']);
+
+const ACCESS_MODES: readonly AccessMode[] = ['proxy', 'port-forward', 'direct'];
+const MAX_DURATION_MS = 60 * 60 * 1000;
+const DURATION_FORM = 'expected e.g. 90, 90s, 2m or 1m30s';
+const SERVICE_FORM = 'expected name:port, e.g. prometheus:9090';
+const SELECTOR_FORM =
+  'expected comma-separated requirements such as app=prometheus, app!=x, tier in (a,b), tier notin (a), app or !app';
+const LABEL_VALUE_FORM = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export function parseSettings(read: InputReader): Settings {
+  const input = (name: InputName): string => {
+    const value = read(name)?.trim();
+    if (value === undefined || (value === '' && !EMPTY_IS_A_CHOICE.has(name))) return DEFAULTS[name];
+    return value;
+  };
+  const namespace = parseDns1123Label(input('namespace'), 'namespace');
+  const prometheusService = parseServiceRef(input('prometheus-service'), 'prometheus-service');
+  const access = parseAccess(input('access'));
+  return Object.freeze({
+    kubeconfig: decodeKubeconfig(input('kubeconfig')),
+    context: input('context'),
+    namespace,
+    prometheusService,
+    prometheusSelector: parseSelector(input('prometheus-selector'), 'prometheus-selector'),
+    grafanaService: parseServiceRef(input('grafana-service'), 'grafana-service'),
+    grafanaSelector: parseSelector(input('grafana-selector'), 'grafana-selector'),
+    grafanaUsername: input('grafana-username'),
+    grafanaPassword: input('grafana-password'),
+    grafanaToken: input('grafana-token'),
+    datasourceConfigmap: parseDns1123Subdomain(input('datasource-configmap'), 'datasource-configmap'),
+    datasourceMountPath: parseAbsolutePath(input('datasource-mount-path'), 'datasource-mount-path'),
+    datasourceName: input('datasource-name'),
+    datasourceUrl: parseDatasourceUrl(input('datasource-url'), prometheusService, namespace),
+    scrapeJob: input('scrape-job'),
+    expectedTargets: parseExpectedTargets(input('expected-targets')),
+    minTargetsUp: parseCount(input('min-targets-up'), 'min-targets-up'),
+    query: input('query'),
+    waitMs: parseDuration(input('wait'), 'wait'),
+    requestTimeoutMs: parsePositiveDuration(input('request-timeout'), 'request-timeout'),
+    access,
+    prometheusUrl: parseDirectUrl(input('prometheus-url'), 'prometheus-url', access),
+    grafanaUrl: parseDirectUrl(input('grafana-url'), 'grafana-url', access),
+    skipChecks: parseSkipChecks(input('skip-checks')),
+    failOnWarning: parseBoolean(input('fail-on-warning'), 'fail-on-warning'),
+    reportPath: input('report-path'),
+  });
+}
+
+/** The settings' credentials, for masking. */
+export function secretsOf(settings: Settings): string[] {
+  return [settings.grafanaPassword, settings.grafanaToken].filter((value) => value !== '');
+}
+
+/** `90` (seconds), `90s`, `2m`, `1m30s`, `500ms`, `1h` → milliseconds; at most one hour. */
+export function parseDuration(text: string, input: string): number {
+  const match = /^(?:(\d+)|(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?)$/.exec(text);
+  if (text === '' || !match) throw new SettingsError(input, `${quote(text)} is not a duration; ${DURATION_FORM}`);
+  const [, bare, h, m, s, ms] = match.map((part) => Number(part ?? 0));
+  const total = bare * 1000 + h * 3_600_000 + m * 60_000 + s * 1000 + ms;
+  if (total > MAX_DURATION_MS) {
+    throw new SettingsError(input, `${quote(text)} is longer than the 1h limit; ${DURATION_FORM}`);
+  }
+  return total;
+}
+
+/** `name:port`: a DNS-1035 Service name and a port number (1–65535) or port name. */
+export function parseServiceRef(text: string, input: string): ServiceRef {
+  const match = /^([^:]*):([^:]*)$/.exec(text);
+  if (!match) throw new SettingsError(input, `${quote(text)} is not a Service reference; ${SERVICE_FORM}`);
+  const [, name, port] = match;
+  if (!isDns1035Label(name)) {
+    throw new SettingsError(
+      input,
+      `Service name ${quote(name)} is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, at most 63 characters); ${SERVICE_FORM}`,
+    );
+  }
+  if (!isPortNumber(port) && !isPortName(port)) {
+    throw new SettingsError(
+      input,
+      `port ${quote(port)} is neither a number from 1 to 65535 nor a port name (at most 15 lowercase letters, digits and '-', with at least one letter); ${SERVICE_FORM}`,
+    );
+  }
+  return Object.freeze({ name, port });
+}
+
+/** A Kubernetes label selector, validated; returns it normalized (`a==b` → `a=b`, single spaces). */
+export function parseSelector(text: string, input: string): string {
+  const requirements = text
+    .split(/,(?![^()]*\))/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (requirements.length === 0) {
+    throw new SettingsError(input, `${quote(text)} selects every pod; ${SELECTOR_FORM}`);
+  }
+  return requirements.map((requirement) => parseRequirement(requirement, input)).join(',');
+}
+
+function parseRequirement(text: string, input: string): string {
+  const set = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(text);
+  if (set) {
+    const [, key, op, list] = set;
+    const values = list.split(',').map((value) => value.trim());
+    if (values.every((value) => value === '')) {
+      throw new SettingsError(input, `${quote(text)} has an empty value set; ${SELECTOR_FORM}`);
+    }
+    values.forEach((value) => checkLabelValue(value, input));
+    return `${checkLabelKey(key, input)} ${op} (${values.join(',')})`;
+  }
+  const equality = /^([^\s=!(),]+)\s*(==|!=|=)\s*([^\s=!(),]*)$/.exec(text);
+  if (equality) {
+    const [, key, op, value] = equality;
+    return `${checkLabelKey(key, input)}${op === '!=' ? '!=' : '='}${checkLabelValue(value, input)}`;
+  }
+  const existence = /^(!?)\s*([^\s=!(),]+)$/.exec(text);
+  if (existence) {
+    const [, not, key] = existence;
+    return `${not}${checkLabelKey(key, input)}`;
+  }
+  throw new SettingsError(input, `${quote(text)} is not a selector requirement; ${SELECTOR_FORM}`);
+}
+
+function checkLabelKey(key: string, input: string): string {
+  const parts = key.split('/');
+  const name = parts[parts.length - 1];
+  const prefixOk = parts.length === 1 || (parts.length === 2 && isDns1123Subdomain(parts[0]));
+  if (!prefixOk || name.length > 63 || !QUALIFIED_NAME.test(name)) {
+    throw new SettingsError(
+      input,
+      `${quote(key)} is not a label key (an optional DNS subdomain prefix and '/', then ${LABEL_VALUE_FORM}); ${SELECTOR_FORM}`,
+    );
+  }
+  return key;
+}
+
+function checkLabelValue(value: string, input: string): string {
+  if (!isLabelValue(value)) {
+    throw new SettingsError(input, `${quote(value)} is not a label value (${LABEL_VALUE_FORM}); ${SELECTOR_FORM}`);
+  }
+  return value;
+}
+
+function isLabelValue(value: string): boolean {
+  return value === '' || (value.length <= 63 && QUALIFIED_NAME.test(value));
+}
+
+function isDns1035Label(text: string): boolean {
+  return text.length <= 63 && DNS1035_LABEL.test(text);
+}
+
+function isDns1123Subdomain(text: string): boolean {
+  return text.length <= 253 && text.split('.').every((label) => DNS1123_LABEL.test(label));
+}
+
+function isPortNumber(text: string): boolean {
+  return /^[1-9]\d{0,4}$/.test(text) && Number(text) <= 65535;
+}
+
+/** An IANA service name, as Kubernetes accepts for named ports. */
+function isPortName(text: string): boolean {
+  return text.length <= 15 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(text) && /[a-z]/.test(text);
+}
+
+function parseDns1123Label(text: string, input: string): string {
+  if (text.length > 63 || !DNS1123_LABEL.test(text)) {
+    throw new SettingsError(
+      input,
+      `${quote(text)} is not a DNS-1123 label; expected lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
+    );
+  }
+  return text;
+}
+
+function parseDns1123Subdomain(text: string, input: string): string {
+  if (!isDns1123Subdomain(text)) {
+    throw new SettingsError(
+      input,
+      `${quote(text)} is not a ConfigMap name; expected a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
+    );
+  }
+  return text;
+}
+
+/** An absolute path inside the container, without a trailing slash. */
+function parseAbsolutePath(text: string, input: string): string {
+  if (!text.startsWith('/') || /[\0\r\n]/.test(text)) {
+    throw new SettingsError(input, `${quote(text)} is not an absolute path; expected e.g. /etc/grafana/provisioning/datasources`);
+  }
+  return text.replace(/(.)\/+$/, '$1');
+}
+
+function parseBoolean(text: string, input: string): boolean {
+  const value = text.toLowerCase();
+  if (['true', 'yes', '1'].includes(value)) return true;
+  if (['false', 'no', '0'].includes(value)) return false;
+  throw new SettingsError(input, `${quote(text)} is not a boolean; expected true or false (or yes/no, 1/0)`);
+}
+
+function parseCount(text: string, input: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(count)) {
+    throw new SettingsError(input, `${quote(text)} is not a whole number; expected 0, 1, 2, …`);
+  }
+  return count;
+}
+
+function parsePositiveDuration(text: string, input: string): number {
+  const ms = parseDuration(text, input);
+  if (ms === 0) throw new SettingsError(input, `${quote(text)} is zero; expected a positive duration, e.g. 10s`);
+  return ms;
+}
+
+/** A comma- or newline-separated list: trimmed, without empty entries or repeats. */
+function splitList(text: string): string[] {
+  const items = text
+    .split(/[,\r\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return [...new Set(items)];
+}
+
+function parseExpectedTargets(text: string): readonly string[] {
+  const apps = splitList(text);
+  for (const app of apps) {
+    if (!isLabelValue(app)) {
+      throw new SettingsError(
+        'expected-targets',
+        `${quote(app)} is not a value of the app label (${LABEL_VALUE_FORM}); expected a comma-separated list such as backend-api,postgres,redis`,
+      );
+    }
+  }
+  return Object.freeze(apps);
+}
+
+function parseSkipChecks(text: string): readonly CheckId[] {
+  const ids = splitList(text);
+  for (const id of ids) {
+    if (!isCheckId(id)) {
+      throw new SettingsError('skip-checks', `unknown check id ${quote(id)}; valid ids: ${CHECK_IDS.join(', ')}`);
+    }
+  }
+  return Object.freeze(CHECK_IDS.filter((id) => ids.includes(id)));
+}
+
+function isCheckId(text: string): text is CheckId {
+  return (CHECK_IDS as readonly string[]).includes(text);
+}
+
+function parseAccess(text: string): AccessMode {
+  const mode = ACCESS_MODES.find((candidate) => candidate === text.toLowerCase());
+  if (!mode) throw new SettingsError('access', `${quote(text)} is not an access mode; expected proxy, port-forward or direct`);
+  return mode;
+}
+
+/** `prometheus-url` / `grafana-url`: required with `access: direct`, refused otherwise. */
+function parseDirectUrl(text: string, input: string, access: AccessMode): string {
+  const example = input === 'grafana-url' ? 'https://grafana.example.com' : 'https://prometheus.example.com';
+  if (access !== 'direct') {
+    if (text === '') return '';
+    throw new SettingsError(input, `it is only used with access 'direct' (access is '${access}'); set access to direct or leave it empty`);
+  }
+  if (text === '') {
+    throw new SettingsError(input, `it is required with access 'direct'; expected an http(s) base URL, e.g. ${example}`);
+  }
+  const url = parseHttpUrl(text, input);
+  if (url.search || url.hash) {
+    throw new SettingsError(input, `${quote(url.href)} has a query or fragment; expected a base URL, e.g. ${example}`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** `datasource-url`, or the in-cluster URL of `prometheus-service` when empty. */
+function parseDatasourceUrl(text: string, service: ServiceRef, namespace: string): string {
+  if (text !== '') {
+    parseHttpUrl(text, 'datasource-url');
+    return text;
+  }
+  if (!isPortNumber(service.port)) {
+    throw new SettingsError(
+      'datasource-url',
+      `it is empty, and no default can be derived because prometheus-service names its port ${quote(service.port)} instead of giving its number; expected the URL Grafana uses for Prometheus, e.g. http://${service.name}.${namespace}.svc.cluster.local:9090`,
+    );
+  }
+  return `http://${service.name}.${namespace}.svc.cluster.local:${service.port}`;
+}
+
+/** An absolute http(s) URL without credentials; messages never show a `user:password@` part. */
+function parseHttpUrl(text: string, input: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError(input, `${quote(hideUserinfo(text))} is not an absolute URL; expected e.g. http://host:port`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new SettingsError(
+      input,
+      'the URL carries credentials (user:password@…), which would end up in logs; remove them from the URL',
+      input === 'grafana-url' ? 'Pass Grafana credentials in grafana-username/grafana-password or grafana-token.' : undefined,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SettingsError(input, `${quote(url.href)} is not an http(s) URL; expected e.g. http://host:port`);
+  }
+  return url;
+}
+
+function hideUserinfo(text: string): string {
+  return text.replace(/^([^/]*\/\/)?.*@/s, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
+}
+
+/**
+ * The kubeconfig input as YAML: as given when it is a YAML mapping, decoded when it is base64 of
+ * one. Its content is never quoted in a message.
+ */
+function decodeKubeconfig(text: string): string {
+  if (text === '') return '';
+  const compact = text.replace(/\s+/g, '');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
+    const decoded = Buffer.from(compact, 'base64').toString('utf8');
+    if (/apiVersion|clusters/.test(decoded) && isYamlMapping(decoded)) return decoded.trim();
+  }
+  if (isYamlMapping(text)) return text;
+  throw new SettingsError(
+    'kubeconfig',
+    "it is neither kubeconfig YAML (a mapping with apiVersion, clusters, users, contexts) nor base64 of it (its content is not shown here); expected the kubeconfig file's content, not its path",
+  );
+}
+
+function isYamlMapping(text: string): boolean {
+  const doc = parseDocument(text);
+  return doc.errors.length === 0 && isMap(doc.contents);
+}
+
+/** A value quoted for a message: JSON-escaped, long values cut. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
+}
