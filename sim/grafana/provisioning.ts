@@ -1,0 +1,226 @@
+/**
+ * Datasource provisioning as Grafana does it at start-up
+ * (pkg/services/provisioning/datasources): every `*.yaml`/`*.yml` file directly under the
+ * provisioning directory, in file-name order; `apiVersion: 1` (camelCase keys) or the
+ * deprecated version 0 (snake_case keys); `$VAR`/`${VAR}` expanded from the container
+ * environment (`$$` is a literal `$`). Any parse or validation error aborts the whole run:
+ * nothing is provisioned and the error is logged.
+ */
+import { createHash } from 'node:crypto';
+import { parseDocument, type YAMLError } from 'yaml';
+import type { LogSink } from './logfmt.js';
+
+export interface ProvisionedDatasource {
+  readonly id: number;
+  readonly uid: string;
+  readonly orgId: number;
+  readonly name: string;
+  readonly type: string;
+  readonly access: string;
+  readonly url: string;
+  readonly user: string;
+  readonly database: string;
+  readonly basicAuth: boolean;
+  readonly basicAuthUser: string;
+  readonly withCredentials: boolean;
+  readonly isDefault: boolean;
+  readonly jsonData: Readonly<Record<string, unknown>>;
+  readonly secureJsonData: Readonly<Record<string, string>>;
+  readonly readOnly: boolean;
+  readonly version: number;
+}
+
+export interface ProvisioningResult {
+  readonly datasources: ProvisionedDatasource[];
+  /** The logged `error=` text when provisioning failed. */
+  readonly error?: string;
+}
+
+type DatasourceConfig = Omit<ProvisionedDatasource, 'id' | 'readOnly' | 'version'> & { editable: boolean };
+interface FileConfig {
+  datasources: DatasourceConfig[];
+  deleteDatasources: { name: string; orgId: number }[];
+}
+
+const TOO_MANY_DEFAULTS =
+  'datasource.yaml config is invalid. Only one datasource per organization can be marked as default';
+
+/** Version 1 key → version 0 key. */
+const V0_KEYS: Readonly<Record<string, string>> = {
+  orgId: 'org_id',
+  basicAuth: 'basic_auth',
+  basicAuthUser: 'basic_auth_user',
+  withCredentials: 'with_credentials',
+  isDefault: 'is_default',
+  jsonData: 'json_data',
+  secureJsonData: 'secure_json_data',
+  deleteDatasources: 'delete_datasources',
+};
+
+/** The uid Grafana gives a provisioned datasource that has none: `P` + 16 hex digits of sha256(name). */
+function uidFromName(name: string): string {
+  return `P${createHash('sha256').update(name).digest('hex').slice(0, 16)}`.toUpperCase();
+}
+
+class ProvisioningError extends Error {}
+
+/** go-yaml's wording for the parse errors the YAML library reports, by error code. */
+const GO_YAML_REASONS: Readonly<Record<string, string>> = {
+  BLOCK_AS_IMPLICIT_KEY: 'mapping values are not allowed in this context',
+  TAB_AS_INDENT: 'found character that cannot start any token',
+  MISSING_CHAR: "did not find expected '-' indicator",
+  BAD_INDENT: "did not find expected ',' or ']'",
+};
+
+function goYamlError(error: YAMLError): string {
+  const line = error.linePos?.[0].line ?? 1;
+  return `yaml: line ${line}: ${GO_YAML_REASONS[error.code] ?? 'did not find expected key'}`;
+}
+
+function expandEnv(text: string, env: ReadonlyMap<string, string>): string {
+  return text
+    .split('$$')
+    .map((part) =>
+      part.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, braced: string, bare: string) => env.get(braced ?? bare) ?? ''),
+    )
+    .join('$');
+}
+
+function expandDeep(value: unknown, env: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') return expandEnv(value, env);
+  if (Array.isArray(value)) return value.map((item) => expandDeep(item, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, env)]));
+  }
+  return value;
+}
+
+function asString(value: unknown, env: ReadonlyMap<string, string>): string {
+  if (value === undefined || value === null || typeof value === 'object') return '';
+  return expandEnv(String(value), env);
+}
+
+function asBool(value: unknown, env: ReadonlyMap<string, string>): boolean {
+  if (typeof value === 'boolean') return value;
+  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(asString(value, env));
+}
+
+function asInt(value: unknown, env: ReadonlyMap<string, string>): number {
+  const parsed = Number.parseInt(asString(value, env), 10);
+  return Number.isNaN(parsed) ? 0 : parsed;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function parseFile(path: string, content: string, env: ReadonlyMap<string, string>, log: LogSink): FileConfig {
+  const document = parseDocument(content);
+  if (document.errors.length > 0) throw new ProvisioningError(goYamlError(document.errors[0]!));
+  const root = asRecord(document.toJS());
+  const apiVersion = typeof root.apiVersion === 'number' ? root.apiVersion : 0;
+  if (apiVersion <= 0) {
+    log('provisioning.datasources', 'warn', '[Deprecated] the datasource provisioning config is outdated. please upgrade', {
+      filename: path,
+    });
+  }
+  const key = (name: string): string => (apiVersion > 0 ? name : (V0_KEYS[name] ?? name));
+  const list = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.map(asRecord) : []);
+
+  return {
+    datasources: list(root.datasources).map((raw) => {
+      const access = asString(raw.access, env) || 'proxy';
+      if (access !== 'proxy' && access !== 'direct') {
+        log('provisioning.datasources', 'warn', "invalid access value, will use 'proxy' instead", { value: access });
+      }
+      return {
+        orgId: asInt(raw[key('orgId')], env) || 1,
+        name: asString(raw.name, env),
+        type: asString(raw.type, env),
+        access: access === 'direct' ? 'direct' : 'proxy',
+        url: asString(raw.url, env),
+        user: asString(raw.user, env),
+        database: asString(raw.database, env),
+        basicAuth: asBool(raw[key('basicAuth')], env),
+        basicAuthUser: asString(raw[key('basicAuthUser')], env),
+        withCredentials: asBool(raw[key('withCredentials')], env),
+        isDefault: asBool(raw[key('isDefault')], env),
+        jsonData: asRecord(expandDeep(raw[key('jsonData')], env)),
+        secureJsonData: Object.fromEntries(
+          Object.entries(asRecord(raw[key('secureJsonData')])).map(([k, v]) => [k, asString(v, env)]),
+        ),
+        editable: asBool(raw.editable, env),
+        uid: apiVersion > 0 ? asString(raw.uid, env) : '',
+      };
+    }),
+    deleteDatasources: list(root[key('deleteDatasources')]).map((raw) => ({
+      name: asString(raw.name, env),
+      orgId: asInt(raw[key('orgId')], env) || 1,
+    })),
+  };
+}
+
+function validate(configs: readonly FileConfig[]): void {
+  const defaults = new Map<number, number>();
+  for (const ds of configs.flatMap((config) => config.datasources)) {
+    if (ds.name === '') throw new ProvisioningError('[datasource.nameInvalid] datasource name is required');
+    if (!ds.isDefault) continue;
+    const count = (defaults.get(ds.orgId) ?? 0) + 1;
+    defaults.set(ds.orgId, count);
+    if (count > 1) throw new ProvisioningError(TOO_MANY_DEFAULTS);
+  }
+}
+
+/** Applies the configs to an empty datasource table, as on a fresh Grafana database. */
+function apply(configs: readonly FileConfig[], log: LogSink): ProvisionedDatasource[] {
+  const table: ProvisionedDatasource[] = [];
+  let nextId = 1;
+  for (const config of configs) {
+    for (const doomed of config.deleteDatasources) {
+      const index = table.findIndex((ds) => ds.name === doomed.name && ds.orgId === doomed.orgId);
+      if (index < 0) continue;
+      table.splice(index, 1);
+      log('provisioning.datasources', 'info', 'deleted datasource based on configuration', { name: doomed.name });
+    }
+    for (const { editable, ...ds } of config.datasources) {
+      const index = table.findIndex((existing) => existing.name === ds.name && existing.orgId === ds.orgId);
+      if (index >= 0) {
+        const existing = table[index]!;
+        const uid = ds.uid || existing.uid;
+        table[index] = { ...ds, uid, id: existing.id, readOnly: !editable, version: existing.version + 1 };
+        continue;
+      }
+      const uid = ds.uid || uidFromName(ds.name);
+      log('provisioning.datasources', 'info', 'inserting datasource from configuration', { name: ds.name, uid });
+      table.push({ ...ds, uid, id: nextId++, readOnly: !editable, version: 1 });
+    }
+  }
+  return table;
+}
+
+/**
+ * Provisions from the files a container sees (`path → content`). Logs like Grafana: an `info`
+ * line per inserted datasource, or one `error` line `Failed to provision data sources`.
+ */
+export function provisionDatasources(
+  files: ReadonlyMap<string, string>,
+  directory: string,
+  env: ReadonlyMap<string, string>,
+  log: LogSink,
+): ProvisioningResult {
+  const prefix = `${directory.replace(/\/+$/, '')}/`;
+  const entries = [...files.entries()]
+    .filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'))
+    .filter(([path]) => path.endsWith('.yaml') || path.endsWith('.yml'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  try {
+    const configs = entries.map(([path, content]) => parseFile(path, content, env, log));
+    validate(configs);
+    return { datasources: apply(configs, log) };
+  } catch (error) {
+    if (!(error instanceof ProvisioningError)) throw error;
+    const message = `Datasource provisioning error: ${error.message}`;
+    log('provisioning', 'error', 'Failed to provision data sources', { error: message });
+    return { datasources: [], error: message };
+  }
+}
