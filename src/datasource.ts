@@ -21,11 +21,19 @@ export interface ProvisioningFile {
   readonly error?: string;
 }
 
-/** Parses every `.yaml`/`.yml` key of a ConfigMap's data as a Grafana provisioning file. */
+/**
+ * Parses every `.yaml`/`.yml` key of a ConfigMap's data as a Grafana provisioning file. Grafana
+ * allows one default datasource per organization across all files: files that together mark
+ * more than one are all in error, as Grafana then provisions none of them.
+ */
 export function parseProvisioning(data: Readonly<Record<string, string>>): ProvisioningFile[] {
-  return Object.entries(data)
+  const files = Object.entries(data)
     .filter(([key]) => /\.ya?ml$/i.test(key))
     .map(([file, text]) => parseFile(file, text));
+  const defaults = files.flatMap((f) => f.datasources.filter((d) => d.isDefault));
+  if (defaults.length <= 1) return files;
+  const error = `${defaults.length} datasources are marked isDefault (${defaults.map((d) => `"${d.name}" in ${d.file}`).join(', ')}); Grafana provisions none of them: only one default datasource per organization`;
+  return files.map((f) => (f.error || !f.datasources.some((d) => d.isDefault) ? f : { ...f, error }));
 }
 
 function parseFile(file: string, text: string): ProvisioningFile {
@@ -49,9 +57,7 @@ function parseFile(file: string, text: string): ProvisioningFile {
     isDefault: d.isDefault === true,
     file,
   }));
-  const defaults = datasources.filter((d) => d.isDefault).length;
-  const error = defaults > 1 ? `${file} marks ${defaults} datasources as isDefault; Grafana rejects the file (only one default per organization)` : undefined;
-  return { file, datasources, error };
+  return { file, datasources };
 }
 
 /** Where a datasource URL points inside the cluster. */
@@ -81,9 +87,17 @@ export function serviceTargetOf(url: string, fromNamespace: string): ServiceTarg
   return undefined;
 }
 
-/** Compares datasource URLs the way Grafana uses them: scheme, host, port, path without a trailing `/`. */
-export function sameUrl(a: string, b: string): boolean {
-  return normalizeUrl(a) === normalizeUrl(b);
+/**
+ * Compares datasource URLs by where they lead from a pod in `namespace`: the same scheme, path
+ * and Service (so `http://prometheus:9090` and `http://prometheus.taskflow.svc.cluster.local:9090`
+ * are the same from taskflow), or else the same scheme, host, port and path.
+ */
+export function sameUrl(a: string, b: string, namespace: string): boolean {
+  if (normalizeUrl(a) === normalizeUrl(b)) return true;
+  const [ta, tb] = [serviceTargetOf(a, namespace), serviceTargetOf(b, namespace)];
+  if (!ta || !tb) return false;
+  const rest = (u: string) => normalizeUrl(u).replace(/\/\/[^/]+/, '//');
+  return ta.service === tb.service && ta.namespace === tb.namespace && ta.port === tb.port && rest(a) === rest(b);
 }
 
 function normalizeUrl(url: string): string {

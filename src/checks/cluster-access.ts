@@ -22,7 +22,7 @@ export function requiredPermissions(s: Settings): Need[] {
   const grafanaForwarded = s.access === 'proxy' && grafanaTokenOnly(s);
   if (s.access === 'proxy') {
     needs.push({ verb: 'get', resource: 'services', subresource: 'proxy', namespace: ns, usedBy: proxyChecks });
-    needs.push({ verb: 'create', resource: 'services', subresource: 'proxy', namespace: ns, usedBy: grafanaForwarded ? [] : ['grafana-datasource', 'grafana-query'] });
+    needs.push({ verb: 'create', resource: 'services', subresource: 'proxy', namespace: ns, usedBy: grafanaForwarded ? [] : ['grafana-datasource', 'grafana-datasource-health', 'grafana-query'] });
   }
   if (s.access === 'port-forward' || grafanaForwarded) {
     const usedBy: CheckId[] = grafanaForwarded ? ['grafana-datasource', 'grafana-datasource-health', 'grafana-query'] : proxyChecks;

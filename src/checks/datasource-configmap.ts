@@ -40,7 +40,7 @@ export const datasourceConfigmap: Check = {
     if (ds.type !== 'prometheus') {
       return fail(`${where} has type "${ds.type}", not prometheus`, 'Set `type: prometheus` on the datasource.', { retryable: false });
     }
-    if (!sameUrl(ds.url, settings.datasourceUrl)) {
+    if (!sameUrl(ds.url, settings.datasourceUrl, settings.namespace)) {
       return fail(
         `${where} has url ${ds.url || '(none)'}, expected ${settings.datasourceUrl}`,
         `Set \`url: ${settings.datasourceUrl}\` in ${ref} (then restart Grafana), or set the datasource-url input if ${ds.url} is intended.`,

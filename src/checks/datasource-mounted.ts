@@ -52,8 +52,16 @@ export const datasourceMounted: Check = {
     const podName = pod.metadata?.name ?? '?';
     const all = mountedFiles(pod, cmName, keys);
     const files = all.filter((f) => posix.dirname(f.path) === dir && /\.ya?ml$/i.test(f.path));
+    const hasVolume = (pod.spec?.volumes ?? []).some((v) => v.configMap?.name === cmName);
+    if (!cm) {
+      return fail(
+        hasVolume
+          ? `ConfigMap ${ns}/${cmName} does not exist, yet pod ${podName} has a volume from it: the pod cannot start with it, and Grafana gets no datasource file`
+          : `ConfigMap ${ns}/${cmName} does not exist, and pod ${podName} does not mount it`,
+        `Create the ConfigMap (TaskFlow: kubectl apply -f 20-grafana-datasource.yaml)${hasVolume ? '' : ` and mount it at ${dir} in the Grafana Deployment`}.`,
+      );
+    }
     if (!all.length) {
-      const hasVolume = (pod.spec?.volumes ?? []).some((v) => v.configMap?.name === cmName);
       return fail(
         hasVolume
           ? `pod ${podName} has a volume from ConfigMap ${cmName} but no container mounts it`
@@ -71,7 +79,6 @@ export const datasourceMounted: Check = {
       );
     }
     const shown = files.map((f) => f.path).join(', ');
-    if (!cm) return fail(`pod ${podName} mounts ${shown}, but ConfigMap ${ns}/${cmName} does not exist`, `Create the ConfigMap ${cmName}; until then the pod cannot start.`);
     if (pod.status?.phase !== 'Running') {
       return warn(`pod ${podName} mounts ${shown} per its spec; the file could not be read because the pod is ${pod.status?.phase ?? 'not running'}`, 'Once Grafana runs, the file is checked inside the container.');
     }

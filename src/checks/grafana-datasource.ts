@@ -27,7 +27,7 @@ export const grafanaDatasource: Check = {
     if (ds.type !== 'prometheus') {
       return fail(`Grafana's datasource "${ds.name}" has type "${ds.type}", not prometheus`, 'Set `type: prometheus` in the provisioning file and restart Grafana.', { retryable: false });
     }
-    if (!sameUrl(ds.url, settings.datasourceUrl)) {
+    if (!sameUrl(ds.url, settings.datasourceUrl, settings.namespace)) {
       return fail(
         `Grafana's datasource "${ds.name}" has url ${ds.url || '(none)'}, expected ${settings.datasourceUrl}`,
         `Fix the url in ConfigMap ${settings.namespace}/${settings.datasourceConfigmap} and restart Grafana, or set the datasource-url input if ${ds.url} is intended.`,

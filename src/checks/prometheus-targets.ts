@@ -34,7 +34,7 @@ export const prometheusTargets: Check = {
       );
     }
     const problems: string[] = [];
-    if (up.length < settings.minTargetsUp) problems.push(`${up.length} of ${targets.length} targets UP (at least ${settings.minTargetsUp} required)`);
+    if (up.length < settings.minTargetsUp) problems.push(`${up.length} of ${targets.length} target${targets.length === 1 ? '' : 's'} UP (at least ${settings.minTargetsUp} required)`);
     if (missing.length) problems.push(`no UP target for ${missing.join(', ')}`);
     if (problems.length) {
       const firstError = down.find((t) => t.lastError)?.lastError;
@@ -46,7 +46,7 @@ export const prometheusTargets: Check = {
         { details, downTargets: down },
       );
     }
-    return pass(`job ${job}: ${up.length} of ${targets.length} targets UP${details.upApps.length ? ` (${details.upApps.join(', ')})` : ''}`, {
+    return pass(`job ${job}: ${up.length} of ${targets.length} target${targets.length === 1 ? '' : 's'} UP${details.upApps.length ? ` (${details.upApps.join(', ')})` : ''}`, {
       details,
       downTargets: down.length ? down : undefined,
     });
