@@ -1,0 +1,418 @@
+/**
+ * A protocol-faithful simulated Kubernetes API server over HTTPS on 127.0.0.1: bearer-token and
+ * client-certificate authentication (and impersonation), RBAC from the store's Role/Binding objects, discovery,
+ * get/list/watch, access reviews, pods/log, services/proxy and pods/proxy, and pods/exec and
+ * pods/portforward over WebSocket. Every request is recorded in `requestLog`; mutations other than
+ * access reviews are refused (405) after authorization, so tests can prove a client is read-only.
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ObjectStore, type StoreOptions } from './store.js';
+import { CertificateAuthority, type KeyPair } from './pki.js';
+import { kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
+import { parseRequestInfo, type RequestInfo } from './request-info.js';
+import { RbacAuthorizer, type UserInfo } from './rbac.js';
+import { FaultInjector } from './faults.js';
+import { ApiError, badRequest, failureStatus, forbidden, internalError, methodNotSupported, notFoundPath, unauthorized } from './status.js';
+import { rejectUpgrade, sendJson, sendStatus, sendText, type ResponseOptions } from './http-util.js';
+import { discoveryDocument } from './discovery.js';
+import { resourceByName, type ResourceType } from './resources.js';
+import { getObject, listObjects, sendObject, watchObjects } from './rest.js';
+import { isAccessReview, review } from './reviews.js';
+import { decodeAccessReview, isProtobuf } from './protobuf.js';
+import { podLogText } from './logs.js';
+import { forward, resolvePodTarget, resolveServiceTarget } from './proxy.js';
+import { EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS, negotiate, offeredProtocols } from './channel.js';
+import { runExecSession, validateExec } from './exec.js';
+import { runPortForwardSession, validatePortForward } from './portforward.js';
+
+export interface KubeApiServerOptions extends StoreOptions {
+  /** An existing store to serve (default: a new one with `ipBase`). */
+  store?: ObjectStore;
+  /** Manifest YAML loaded into the store before serving. */
+  manifests?: string;
+  /** Port on 127.0.0.1 (default 0: a free port). */
+  port?: number;
+}
+
+/** One request as the server saw it. */
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  /** The raw query string, without `?`. */
+  query: string;
+  user?: string;
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** The HTTP status answered (101 for an accepted WebSocket). */
+  status?: number;
+  websocket?: true;
+}
+
+const MAX_BODY = 1 << 20;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) reject(badRequest('request body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function certificateUser(req: IncomingMessage): UserInfo | undefined {
+  const socket = req.socket as TLSSocket;
+  if (!socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate()?.subject as { CN?: string; O?: string | string[] } | undefined;
+  if (!subject?.CN) return undefined;
+  const orgs = subject.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
+  return { name: subject.CN, groups: [...orgs, 'system:authenticated'] };
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+}
+
+export class KubeApiServer {
+  readonly store: ObjectStore;
+  readonly requestLog: RequestLogEntry[] = [];
+  /** Faults to inject into the next matching requests. */
+  readonly faults = new FaultInjector();
+  private readonly rbac: RbacAuthorizer;
+  private readonly tokens = new Map<string, UserInfo>();
+  private readonly sockets = new Set<Socket>();
+  private readonly negotiated = new WeakMap<IncomingMessage, string>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (_offered, req) => this.negotiated.get(req) || false,
+  });
+  private ca?: CertificateAuthority;
+  private server?: https.Server;
+  private port: number;
+
+  constructor(options: KubeApiServerOptions = {}) {
+    this.store = options.store ?? new ObjectStore(options);
+    if (options.manifests) this.store.loadYaml(options.manifests);
+    this.rbac = new RbacAuthorizer((kind, ns) => this.store.list(kind, ns));
+    this.port = options.port ?? 0;
+  }
+
+  /** Creates the certificates and listens on 127.0.0.1. */
+  async start(): Promise<void> {
+    this.ca = await CertificateAuthority.create();
+    const serving = await this.ca.issueServerCert();
+    const server = https.createServer({
+      cert: serving.certPem,
+      key: serving.keyPem,
+      ca: [this.ca.certPem],
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+    server.on('secureConnection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handleRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as { port: number }).port;
+  }
+
+  /** Closes every connection (watches and WebSockets included) and stops listening. */
+  async stop(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** `https://127.0.0.1:PORT`. */
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** The cluster CA certificate (PEM) that signed the serving certificate. */
+  get caPem(): string {
+    if (!this.ca) throw new Error('KubeApiServer not started');
+    return this.ca.certPem;
+  }
+
+  /** A bearer token authenticating `user` in `groups` (plus `system:authenticated`). */
+  issueToken(user: string, groups: string[] = []): string {
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(token, { name: user, groups: [...new Set([...groups, 'system:authenticated'])] });
+    return token;
+  }
+
+  /** A token of the ServiceAccount `namespace/name`, as its pods get mounted. */
+  serviceAccountToken(namespace: string, name: string): string {
+    return this.issueToken(`system:serviceaccount:${namespace}:${name}`, [
+      'system:serviceaccounts',
+      `system:serviceaccounts:${namespace}`,
+    ]);
+  }
+
+  /** A client certificate (CN = user, O = groups) signed by the cluster CA. */
+  issueClientCert(user: string, groups: string[] = []): Promise<KeyPair> {
+    if (!this.ca) throw new Error('KubeApiServer not started');
+    return this.ca.issueClientCert(user, groups);
+  }
+
+  /** A kubeconfig for this server with the given credentials. */
+  kubeconfig(options: KubeconfigOptions = {}): string {
+    return kubeconfigYaml(this.url, this.caPem, options);
+  }
+
+  // ---- request pipeline --------------------------------------------------------------------
+
+  private record(req: IncomingMessage, url: URL, info: RequestInfo): RequestLogEntry {
+    const entry: RequestLogEntry = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      verb: info.verb,
+      ...(info.resource ? { resource: info.resource } : {}),
+      ...(info.subresource ? { subresource: info.subresource } : {}),
+      ...(info.namespace ? { namespace: info.namespace } : {}),
+      ...(info.name ? { name: info.name } : {}),
+    };
+    this.requestLog.push(entry);
+    return entry;
+  }
+
+  private authenticate(req: IncomingMessage): UserInfo {
+    const fromCert = certificateUser(req);
+    if (fromCert) return fromCert;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const user = bearer ? this.tokens.get(bearer[1]) : undefined;
+    if (!user) throw unauthorized();
+    return user;
+  }
+
+  /** Acts as the `Impersonate-User`/`Impersonate-Group` identity when the caller may impersonate it. */
+  private impersonate(req: IncomingMessage, caller: UserInfo): UserInfo {
+    const name = req.headersDistinct['impersonate-user']?.[0];
+    const groups = req.headersDistinct['impersonate-group'] ?? [];
+    if (!name) return caller;
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(name);
+    const targets = [
+      sa ? { resource: 'serviceaccounts', namespace: sa[1], name: sa[2] } : { resource: 'users', name },
+      ...groups.map((g) => ({ resource: 'groups', name: g })),
+    ];
+    for (const target of targets) {
+      const attrs = { user: caller, verb: 'impersonate', apiGroup: '', ...target };
+      if (!this.rbac.authorize(attrs).allowed) throw forbidden({ ...attrs, user: caller.name, path: req.url ?? '' });
+    }
+    const implied = sa ? ['system:serviceaccounts', `system:serviceaccounts:${sa[1]}`] : [];
+    return { name, groups: [...new Set([...groups, ...implied, 'system:authenticated'])] };
+  }
+
+  private authorize(user: UserInfo, info: RequestInfo): void {
+    const attrs = info.isResourceRequest
+      ? {
+          user,
+          verb: info.verb,
+          resource: info.resource ?? '',
+          subresource: info.subresource,
+          apiGroup: info.apiGroup,
+          namespace: info.namespace,
+          name: info.name,
+        }
+      : { user, verb: info.verb, path: info.path };
+    if (!this.rbac.authorize(attrs).allowed) throw forbidden({ ...attrs, user: user.name, path: info.path });
+  }
+
+  /**
+   * What every request goes through: logging, injected faults, authentication, authorization.
+   * Returns the caller and the fault's response switches, or undefined when a fault dropped it.
+   */
+  private async admit(
+    req: IncomingMessage,
+    socket: Duplex,
+    info: RequestInfo,
+    entry: RequestLogEntry,
+  ): Promise<{ user: UserInfo; options: ResponseOptions } | undefined> {
+    const fault = this.faults.take(req.method ?? 'GET', info);
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.reset) {
+      socket.destroy();
+      return undefined;
+    }
+    if (fault?.status) throw new ApiError(failureStatus(fault.status, fault.message));
+    const user = this.impersonate(req, this.authenticate(req));
+    entry.user = user.name;
+    this.authorize(user, info);
+    return { user, options: { truncate: fault?.truncate } };
+  }
+
+  private async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const info = parseRequestInfo(req.method ?? 'GET', url);
+    const entry = this.record(req, url, info);
+    const settle = () => (entry.status = res.statusCode);
+    res.on('finish', settle);
+    res.on('close', settle);
+    try {
+      const admitted = await this.admit(req, req.socket, info, entry);
+      if (!admitted) return;
+      await this.serve(req, res, url, info, admitted.user, admitted.options);
+    } catch (err) {
+      const error = err instanceof ApiError ? err : internalError((err as Error).message);
+      if (res.headersSent) res.destroy();
+      else sendStatus(res, error.status);
+    }
+  }
+
+  private async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    info: RequestInfo,
+    user: UserInfo,
+    options: ResponseOptions,
+  ): Promise<void> {
+    if (!info.isResourceRequest) {
+      const doc = req.method === 'GET' || req.method === 'HEAD' ? discoveryDocument(info.path, `127.0.0.1:${this.port}`) : undefined;
+      if (doc === undefined) throw notFoundPath();
+      if (typeof doc === 'string') sendText(res, 200, doc);
+      else sendJson(res, 200, doc, options);
+      return;
+    }
+    const type = resourceByName(info.apiGroup, info.apiVersion, info.resource ?? '');
+    if (!type) throw notFoundPath();
+    const namespace = type.namespaced ? info.namespace : undefined;
+    if (info.subresource) return this.serveSubresource(req, res, url, info, type);
+    const accept = req.headers.accept;
+    switch (info.verb) {
+      case 'get':
+        return sendObject(res, getObject(this.store, type, namespace, info.name!), accept, url.searchParams, options);
+      case 'list':
+        return sendJson(res, 200, listObjects(this.store, type, namespace, url.searchParams, accept), options);
+      case 'watch':
+        return watchObjects(this.store, type, namespace, req, res, url.searchParams, accept);
+      case 'create':
+        if (isAccessReview(type.name)) return this.serveReview(req, res, type, user, namespace, options);
+    }
+    throw methodNotSupported(type.name, type.group, info.verb);
+  }
+
+  private async serveReview(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    user: UserInfo,
+    namespace: string | undefined,
+    options: ResponseOptions,
+  ): Promise<void> {
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = isProtobuf(req.headers['content-type']) ? decodeAccessReview(raw) : JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      throw err instanceof ApiError ? err : badRequest('the body of the request was in an unknown format');
+    }
+    sendJson(res, 201, review(this.rbac, type.name, user, namespace, body), options);
+  }
+
+  private serveSubresource(req: IncomingMessage, res: ServerResponse, url: URL, info: RequestInfo, type: ResourceType): void {
+    const ns = info.namespace ?? '';
+    const id = info.name ?? '';
+    const sub = `${type.name}/${info.subresource}`;
+    const rest = info.rest;
+    switch (sub) {
+      case 'pods/log':
+        if (info.verb !== 'get') break;
+        return sendText(res, 200, podLogText(this.store, ns, id, url.searchParams));
+      case 'services/proxy':
+        return forward(req, res, resolveServiceTarget(this.store, ns, id), rest, url.search);
+      case 'pods/proxy':
+        return forward(req, res, resolvePodTarget(this.store, ns, id), rest, url.search);
+      case 'pods/exec':
+      case 'pods/portforward':
+        throw badRequest('Upgrade request required');
+      case 'pods/status':
+      case 'services/status':
+        if (info.verb === 'get') return sendJson(res, 200, getObject(this.store, type, ns, id));
+    }
+    throw methodNotSupported(sub, type.group, info.verb);
+  }
+
+  // ---- upgrades (exec, port-forward) ---------------------------------------------------------
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const info = parseRequestInfo(req.method ?? 'GET', url);
+    const entry = this.record(req, url, info);
+    if (isWebSocketUpgrade(req)) entry.websocket = true;
+    try {
+      if (!(await this.admit(req, socket, info, entry))) return;
+      const sub = `${info.resource}/${info.subresource}`;
+      const ns = info.namespace ?? '';
+      const name = info.name ?? '';
+      if (sub === 'pods/exec') {
+        const exec = validateExec(this.store, ns, name, url.searchParams);
+        const ws = await this.accept(req, socket, head, EXEC_PROTOCOLS, entry);
+        await runExecSession(ws.socket, ws.protocol, this.store, exec);
+      } else if (sub === 'pods/portforward') {
+        const pf = validatePortForward(this.store, ns, name, url.searchParams);
+        const ws = await this.accept(req, socket, head, PORTFORWARD_PROTOCOLS, entry);
+        runPortForwardSession(ws.socket, pf);
+      } else {
+        throw badRequest('Upgrade request required');
+      }
+    } catch (err) {
+      if (entry.status === 101) return void socket.destroy();
+      const error = err instanceof ApiError ? err : internalError((err as Error).message);
+      entry.status = error.code;
+      if (socket.writable) rejectUpgrade(socket, error.status);
+    }
+  }
+
+  /**
+   * Completes the WebSocket handshake with a negotiated subprotocol. SPDY upgrades (kubectl's
+   * fallback) are answered with a Status instead.
+   */
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    supported: string[],
+    entry: RequestLogEntry,
+  ): Promise<{ socket: WebSocket; protocol: string }> {
+    if (!entry.websocket) {
+      throw badRequest('unable to upgrade connection: only WebSocket streams are supported (SPDY/3.1 is not)');
+    }
+    const offered = offeredProtocols(req);
+    const protocol = negotiate(offered, supported);
+    if (protocol === undefined) {
+      throw badRequest(`requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${supported.join(' ')}]`);
+    }
+    this.negotiated.set(req, protocol);
+    return new Promise((resolve) => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        entry.status = 101;
+        resolve({ socket: ws, protocol });
+      });
+    });
+  }
+}
