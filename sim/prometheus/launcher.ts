@@ -1,0 +1,227 @@
+/**
+ * Runs a real Prometheus server (the installed binary) as the Prometheus pod of the simulated
+ * cluster: it listens on the pod IP, loads the prometheus.yml of the ConfigMap, and discovers
+ * pods through the simulated API server with the prometheus service account's token.
+ *
+ * When the binary has no Kubernetes discovery built in (Debian's package has none), each
+ * `kubernetes_sd_configs` entry is served by this package's pod discovery through
+ * `http_sd_configs`; relabelling, scraping and the HTTP API are Prometheus's own either way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { assertLoopback } from '../exporters/net.js';
+import { bridgeKubernetesSd, rewriteScrapeConfig } from './config.js';
+import { createWorkDir, terminate, track, withParentDeathSignal } from './process-guard.js';
+import { startSdServer, type SdServer } from './sd-server.js';
+
+export { bridgeKubernetesSd, parsePromDuration, rewriteScrapeConfig } from './config.js';
+export type { BridgeOptions, BridgedConfig, ClusterAccess, KubernetesSdSpec, RewriteOptions } from './config.js';
+
+export const DEFAULT_PROMETHEUS_BINARY = '/usr/bin/prometheus';
+
+/** How `kubernetes_sd_configs` is served: by Prometheus itself, or through `http_sd_configs`. */
+export type KubernetesSdMode = 'auto' | 'native' | 'bridge';
+
+export interface PrometheusOptions {
+  /** prometheus.yml, as found in the ConfigMap. */
+  configYaml: string;
+  /** The pod IP to listen on (127.X.Y.Z). */
+  host: string;
+  /** Port to listen on (9090 in the pod spec); 0 picks a free one. */
+  port: number;
+  /** Base URL of the simulated API server. */
+  apiServerUrl: string;
+  /** CA certificate of the API server (the pod's ca.crt). */
+  caFile: string;
+  /** The prometheus service account's token (the pod's token file). */
+  tokenFile: string;
+  /** Overrides the global and per-job scrape_interval, e.g. `1s`. */
+  scrapeInterval?: string;
+  /** TSDB directory; a temporary one (removed on stop) when omitted. */
+  dataDir?: string;
+  /** Namespace of the Prometheus pod, for `namespaces.own_namespace`. */
+  namespace?: string;
+  /** Prometheus binary (default /usr/bin/prometheus). */
+  binary?: string;
+  /** Default `auto`: `native` when the binary has Kubernetes discovery, else `bridge`. */
+  kubernetesSd?: KubernetesSdMode;
+  /** How long to wait for /-/ready (default 20 s). */
+  readyTimeoutMs?: number;
+  /** Receives every log line as it is written (e.g. to feed the pod's log). */
+  onLog?: (line: string) => void;
+}
+
+export interface PrometheusServer {
+  /** `http://host:port` */
+  url: string;
+  process: ChildProcess;
+  /** The configuration Prometheus was started with. */
+  configYaml: string;
+  /** The discovery mode in use. */
+  kubernetesSd: 'native' | 'bridge';
+  /** SIGTERM, then SIGKILL after 5 s; removes the temporary directories. Idempotent. */
+  stop(): Promise<void>;
+  /** Everything logged so far, one line each. */
+  logs(): string;
+}
+
+const MAX_LOG_LINES = 20_000;
+
+const nativeSupport = new Map<string, Promise<boolean>>();
+
+/** Whether a Prometheus binary was built with Kubernetes discovery (looks for its package). */
+export function hasKubernetesSd(binary: string = DEFAULT_PROMETHEUS_BINARY): Promise<boolean> {
+  let found = nativeSupport.get(binary);
+  if (!found) {
+    found = new Promise<boolean>((resolve, reject) => {
+      const needle = Buffer.from('prometheus/discovery/kubernetes');
+      let carry: Buffer = Buffer.alloc(0);
+      const stream = createReadStream(binary, { highWaterMark: 4 << 20 });
+      stream.on('data', (data) => {
+        const chunk = data as Buffer;
+        const edge = Buffer.concat([carry, chunk.subarray(0, needle.length)]);
+        if (edge.includes(needle) || chunk.includes(needle)) {
+          stream.destroy();
+          resolve(true);
+          return;
+        }
+        carry = chunk.subarray(Math.max(0, chunk.length - needle.length));
+      });
+      stream.on('end', () => resolve(false));
+      stream.on('error', reject);
+    });
+    nativeSupport.set(binary, found);
+  }
+  return found;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+export async function startPrometheus(opts: PrometheusOptions): Promise<PrometheusServer> {
+  assertLoopback(opts.host);
+  const binary = opts.binary ?? DEFAULT_PROMETHEUS_BINARY;
+  let mode = opts.kubernetesSd ?? 'auto';
+  if (mode === 'auto') mode = (await hasKubernetesSd(binary)) ? 'native' : 'bridge';
+
+  const lines: string[] = [];
+  const log = (line: string): void => {
+    lines.push(line);
+    if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
+    opts.onLog?.(line);
+  };
+  const tail = (n = 30): string => lines.slice(-n).join('\n');
+
+  const workDir = await createWorkDir();
+  let sd: SdServer | undefined;
+  let child: { proc: ChildProcess; exited: Promise<number | string> } | undefined;
+  const cleanup = async (): Promise<void> => {
+    await sd?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    const access = { apiServerUrl: opts.apiServerUrl, caFile: opts.caFile, tokenFile: opts.tokenFile };
+    const rewrite = { ...access, scrapeInterval: opts.scrapeInterval, namespace: opts.namespace };
+    let configYaml: string;
+    if (mode === 'native') {
+      configYaml = rewriteScrapeConfig(opts.configYaml, rewrite);
+    } else {
+      sd = await startSdServer(opts.host, access, log);
+      const bridged = bridgeKubernetesSd(opts.configYaml, { ...rewrite, sdBaseUrl: sd.url });
+      configYaml = bridged.yaml;
+      sd.serve(bridged.sources);
+    }
+    const configFile = join(workDir, 'prometheus.yml');
+    await writeFile(configFile, configYaml);
+
+    const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
+    const url = `http://${opts.host}:${port}`;
+    const args = [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${opts.dataDir ?? join(workDir, 'data')}`,
+      `--web.listen-address=${opts.host}:${port}`,
+      '--log.level=info',
+    ];
+    const [command, commandArgs] = withParentDeathSignal(binary, args);
+    const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    track(proc, workDir);
+    // Neither the process nor its log pipes keep the caller alive; the exit hook ends them.
+    proc.unref();
+    for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+    for (const stream of [proc.stdout, proc.stderr]) createInterface({ input: stream }).on('line', log);
+    const exited = new Promise<number | string>((resolve) => {
+      // 'close' comes after the last log line has been read.
+      proc.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+      proc.once('error', (err) => resolve(err.message));
+    });
+    child = { proc, exited };
+
+    await waitReady(url, exited, opts.readyTimeoutMs ?? 20_000, tail);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      process: proc,
+      configYaml,
+      kubernetesSd: mode,
+      logs: () => lines.join('\n'),
+      stop() {
+        stopping ??= (async () => {
+          await terminate(proc, exited);
+          await cleanup();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    if (child) await terminate(child.proc, child.exited);
+    await cleanup();
+    throw err;
+  }
+}
+
+async function waitReady(
+  url: string,
+  exited: Promise<number | string>,
+  timeoutMs: number,
+  tail: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exit: number | string | undefined;
+  void exited.then((value) => (exit = value));
+  for (;;) {
+    if (exit !== undefined) {
+      throw new Error(`prometheus exited (${exit}) before it was ready; last log lines:\n${tail()}`);
+    }
+    if ((await httpStatus(`${url}/-/ready`, 1000)) === 200) return;
+    if (Date.now() > deadline) {
+      throw new Error(`prometheus at ${url} not ready after ${timeoutMs} ms; last log lines:\n${tail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
