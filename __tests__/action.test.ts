@@ -40,7 +40,9 @@ describe('the action (dist/index.js)', () => {
     expect(run.report).toMatchObject({ result: 'failed' });
     expect(run.summary.indexOf('not flow')).toBeLessThan(run.summary.indexOf('cluster-access'));
     expect(run.summary).toContain('connection refused');
-    expect(run.annotations).toEqual([expect.objectContaining({ level: 'error', title: 'cluster-access' })]);
+    // One annotation per failed check, titled with its id; then core.setFailed's own line.
+    expect(run.annotations.filter((a) => a.title)).toEqual([expect.objectContaining({ level: 'error', title: 'cluster-access' })]);
+    expect(run.annotations.filter((a) => !a.title)).toEqual([expect.objectContaining({ message: expect.stringContaining('cluster-access') })]);
     expect(run.masked).toEqual(expect.arrayContaining([TOKEN, PASSWORD]));
     for (const text of [run.visibleStdout, run.stderr, run.summary, run.reportText, JSON.stringify(run.outputs)]) {
       expect(text).not.toContain(TOKEN);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 
 export interface ActionRun {
   readonly exitCode: number;
@@ -41,7 +42,8 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
     GITHUB_ACTIONS: 'true',
     ...extraEnv,
   };
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  // The runner sets every input: the workflow's value, else action.yml's default.
+  for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs })) env[`INPUT_${name.toUpperCase()}`] = value;
   const started = Date.now();
   try {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
@@ -70,6 +72,12 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** action.yml's default of every input. */
+export function actionDefaults(): Record<string, string> {
+  const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: string }> };
+  return Object.fromEntries(Object.entries(action.inputs).map(([name, spec]) => [name, String(spec.default ?? '')]));
 }
 
 function safeRead(path: string): string {
