@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import {
+  AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
   Exec,
@@ -17,6 +18,7 @@ import {
   VersionApi,
   type KubeConfig,
   type V1ConfigMap,
+  type V1Deployment,
   type V1Endpoints,
   type V1Pod,
   type V1Service,
@@ -61,6 +63,11 @@ export interface Cluster {
   readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<V1ConfigMap | undefined>;
   /** SelfSubjectAccessReview. */
   canI(permission: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }>;
+  /** SubjectAccessReview: may `user` (with `groups`) do it? */
+  canUser(user: string, groups: readonly string[], permission: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }>;
+  listDeployments(namespace: string, signal?: AbortSignal): Promise<V1Deployment[]>;
+  /** The last `tailLines` lines of a container's log (`previous`: of its last terminated run). */
+  podLogs(namespace: string, pod: string, container: string, tailLines: number, previous?: boolean, signal?: AbortSignal): Promise<string>;
   /** Runs a read-only command in a container; resolves when it has ended. */
   exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult>;
   /** An HTTP request to a Service through the API server's service proxy. */
@@ -99,6 +106,7 @@ export class KubeCluster implements Cluster {
   private readonly core: CoreV1Api;
   private readonly authz: AuthorizationV1Api;
   private readonly versionApi: VersionApi;
+  private readonly apps: AppsV1Api;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -108,6 +116,7 @@ export class KubeCluster implements Cluster {
     this.core = kc.makeApiClient(CoreV1Api);
     this.authz = kc.makeApiClient(AuthorizationV1Api);
     this.versionApi = kc.makeApiClient(VersionApi);
+    this.apps = kc.makeApiClient(AppsV1Api);
   }
 
   async version(signal?: AbortSignal): Promise<string> {
@@ -135,30 +144,31 @@ export class KubeCluster implements Cluster {
   }
 
   async canI(p: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }> {
-    const review = await this.call(
-      { verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' },
-      signal,
-      (o) =>
-        this.authz.createSelfSubjectAccessReview(
-          {
-            body: {
-              apiVersion: 'authorization.k8s.io/v1',
-              kind: 'SelfSubjectAccessReview',
-              spec: {
-                resourceAttributes: {
-                  verb: p.verb,
-                  resource: p.resource,
-                  subresource: p.subresource,
-                  namespace: p.namespace,
-                  group: p.group ?? '',
-                },
-              },
-            },
-          },
-          o,
-        ),
+    const review = await this.call({ verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' }, signal, (o) =>
+      this.authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attributes(p) } } }, o),
     );
     return { allowed: Boolean(review.status?.allowed), reason: review.status?.reason ?? '' };
+  }
+
+  async canUser(user: string, groups: readonly string[], p: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }> {
+    const review = await this.call({ verb: 'create', resource: 'subjectaccessreviews', group: 'authorization.k8s.io' }, signal, (o) =>
+      this.authz.createSubjectAccessReview(
+        { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups: [...groups], resourceAttributes: attributes(p) } } },
+        o,
+      ),
+    );
+    return { allowed: Boolean(review.status?.allowed), reason: review.status?.reason ?? '' };
+  }
+
+  async listDeployments(namespace: string, signal?: AbortSignal): Promise<V1Deployment[]> {
+    const list = await this.call({ verb: 'list', resource: 'deployments', group: 'apps', namespace }, signal, (o) => this.apps.listNamespacedDeployment({ namespace }, o));
+    return list.items;
+  }
+
+  podLogs(namespace: string, pod: string, container: string, tailLines: number, previous = false, signal?: AbortSignal): Promise<string> {
+    return this.call({ verb: 'get', resource: 'pods', subresource: 'log', namespace }, signal, (o) =>
+      this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous }, o),
+    );
   }
 
   async exec(namespace: string, pod: string, container: string, command: readonly string[]): Promise<ExecResult> {
@@ -339,6 +349,10 @@ function execError(err: unknown, p: Permission, pod: string): KubeError {
     return statusError(code, '', `exec into pod ${pod} failed`, p);
   }
   return new KubeError(`exec in pod ${pod}: ${describeNetworkError(err)}`, 0, 'NetworkError');
+}
+
+function attributes(p: Permission): { verb: string; resource: string; subresource?: string; namespace?: string; group: string } {
+  return { verb: p.verb, resource: p.resource, subresource: p.subresource, namespace: p.namespace, group: p.group ?? '' };
 }
 
 function exitCodeOf(status: V1Status): number {
