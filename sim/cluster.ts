@@ -31,6 +31,8 @@ export interface ClusterOptions {
   readonly scrapeInterval?: string;
   /** Receives progress lines. */
   readonly log?: (line: string) => void;
+  /** Grafana service-account tokens (`glsa_…`) Grafana accepts. */
+  readonly grafanaTokens?: readonly string[];
 }
 
 export interface SimulatedCluster {
@@ -44,6 +46,8 @@ export interface SimulatedCluster {
   readonly token: string;
   /** Grafana's admin password, from the grafana-admin Secret. */
   readonly grafanaPassword: string;
+  /** A kubeconfig for the same account with a client certificate instead of a token, and its key. */
+  clientCertKubeconfig(): Promise<{ kubeconfig: string; keyPem: string }>;
   /** Starts the app exporters that a scenario held back (a stack deployed just now). */
   startApps(): Promise<void>;
   /** Waits until Prometheus has scraped every discovered target once (bounded). */
@@ -131,7 +135,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
     if (grafanaPod) {
       const container = 'grafana';
       const admin = adminCredentialsFromPod(api.store, NAMESPACE, grafanaPod.metadata.name, container);
-      const sim = new GrafanaSim({ view: api.store, namespace: NAMESPACE, pod: grafanaPod.metadata.name, container, host: podIP(grafanaPod), port: 3000, adminUser: admin.user, adminPassword: admin.password });
+      const sim = new GrafanaSim({ view: api.store, namespace: NAMESPACE, pod: grafanaPod.metadata.name, container, host: podIP(grafanaPod), port: 3000, adminUser: admin.user, adminPassword: admin.password, serviceAccountTokens: options.grafanaTokens });
       await sim.start();
       grafana = sim;
       stoppers.push(() => sim.stop());
@@ -149,6 +153,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
       kubeconfig: api.kubeconfig({ token, context: 'taskflow-sim', namespace: NAMESPACE }),
       token,
       grafanaPassword: Buffer.from(secret?.['admin-password'] ?? '', 'base64').toString('utf8'),
+      clientCertKubeconfig: async () => {
+        const clientCert = await api.issueClientCert(`system:serviceaccount:${NAMESPACE}:${ACTION_ACCOUNT}`, ['system:serviceaccounts', `system:serviceaccounts:${NAMESPACE}`]);
+        return { kubeconfig: api.kubeconfig({ clientCert, context: 'taskflow-sim', namespace: NAMESPACE }), keyPem: clientCert.keyPem };
+      },
       startApps,
       settle: (timeoutMs = 20_000) => settle(prometheus, running('').filter((p) => p.metadata.annotations?.['prometheus.io/scrape'] === 'true').length, timeoutMs),
       stop,

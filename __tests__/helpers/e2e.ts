@@ -4,12 +4,18 @@
  * in anything the user sees, and no request that could change the cluster.
  */
 import { expect } from '@jest/globals';
-import { ACTION_ACCOUNT, NAMESPACE, startCluster, type SimulatedCluster } from '../../sim/cluster.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ACTION_ACCOUNT, NAMESPACE, startCluster, taskflowManifests, type SimulatedCluster } from '../../sim/cluster.js';
 import { scenario } from '../../sim/scenarios.js';
 import { runAction, type ActionRun } from './run-action.js';
 
 export interface ScenarioRun extends ActionRun {
   readonly cluster: SimulatedCluster;
+  /** With `manifests`: the files given to the action, by repository path. */
+  readonly files: Record<string, string>;
   /** Each check's status from the JSON report: `id → pass|fail|warn|skip`. */
   readonly statuses: Record<string, string>;
 }
@@ -21,37 +27,99 @@ export interface ScenarioOptions {
   readonly settle?: boolean;
   /** Runs while the action runs (e.g. start the apps a few seconds in). */
   readonly during?: (cluster: SimulatedCluster) => void;
+  /**
+   * Gives the action the scenario's manifests as a repository would hold them (one file per
+   * object under k8s/, exactly what the cluster was loaded with) through the `manifests` input.
+   */
+  readonly manifests?: boolean;
+  /** The action's kubeconfig authenticates with a client certificate instead of a token. */
+  readonly clientCert?: boolean;
+  /** Grafana is reached with only this service-account token (no password): through a port-forward. */
+  readonly grafanaToken?: string;
 }
+
+/** A Grafana token given to every run besides the password: unused in proxy access, it must still be masked. */
+export const SPARE_GRAFANA_TOKEN = 'glsa_spareTokenNeverPrinted_0b1c2d3e';
 
 const ACTION_USER = `system:serviceaccount:${NAMESPACE}:${ACTION_ACCOUNT}`;
 
 export async function runScenario(name: string, options: ScenarioOptions = {}): Promise<ScenarioRun> {
   const chosen = scenario(name);
-  const cluster = await startCluster({ scenario: chosen });
+  const cluster = await startCluster({ scenario: chosen, grafanaTokens: options.grafanaToken ? [options.grafanaToken] : [] });
+  const workspace = mkdtempSync(join(tmpdir(), 'mfc-repo-'));
   try {
+    const files = options.manifests ? writeRepository(workspace, chosen.manifests ? chosen.manifests(taskflowManifests()) : taskflowManifests()) : {};
+    const cert = options.clientCert ? await cluster.clientCertKubeconfig() : undefined;
     if (options.settle !== false) await cluster.settle(12_000);
     options.during?.(cluster);
-    const run = await runAction({
-      kubeconfig: Buffer.from(cluster.kubeconfig).toString('base64'),
-      'grafana-password': cluster.grafanaPassword,
-      wait: '3s',
-      'request-timeout': '5s',
-      ...chosen.inputs,
-      ...options.inputs,
-    });
+    const run = await runAction(
+      {
+        kubeconfig: Buffer.from(cert?.kubeconfig ?? cluster.kubeconfig).toString('base64'),
+        ...(options.grafanaToken ? { 'grafana-token': options.grafanaToken } : { 'grafana-password': cluster.grafanaPassword, 'grafana-token': SPARE_GRAFANA_TOKEN }),
+        wait: '3s',
+        'request-timeout': '5s',
+        ...(options.manifests ? { manifests: 'k8s/**/*.yaml' } : {}),
+        ...chosen.inputs,
+        ...options.inputs,
+      },
+      { GITHUB_WORKSPACE: workspace },
+    );
     const checks = (run.report?.checks ?? []) as { id: string; status: string }[];
     const statuses = Object.fromEntries(checks.map((c) => [c.id, c.status]));
-    assertInvariants(run, cluster, options.inputs?.['grafana-password'] ?? chosen.inputs?.['grafana-password'], !options.inputs?.kubeconfig);
-    return { ...run, cluster, statuses };
+    const secrets = [
+      cluster.token,
+      cluster.grafanaPassword,
+      SPARE_GRAFANA_TOKEN,
+      ...(options.grafanaToken ? [options.grafanaToken] : []),
+      ...(cert ? keyLines(cert.keyPem) : []),
+      ...[options.inputs?.['grafana-password'], chosen.inputs?.['grafana-password']].filter((v): v is string => Boolean(v)),
+    ];
+    assertInvariants(run, cluster, secrets, !options.inputs?.kubeconfig && !cert);
+    return { ...run, cluster, statuses, files };
   } finally {
     await cluster.stop();
+    rmSync(workspace, { recursive: true, force: true });
   }
 }
 
-/** No credential anywhere the user can see; only reads (and the allowed exceptions) reached the cluster. */
-function assertInvariants(run: ActionRun, cluster: SimulatedCluster, extraSecret: string | undefined, usedClusterToken: boolean): void {
-  const secrets = [cluster.token, cluster.grafanaPassword, ...(extraSecret ? [extraSecret] : [])];
-  const visible = { stdout: run.visibleStdout, stderr: run.stderr, summary: run.summary, report: run.reportText, outputs: JSON.stringify(run.outputs) };
+/** Writes each object to k8s/<kind>-<name>.yaml; returns the files' texts by repository path. */
+function writeRepository(dir: string, objects: readonly { kind: string; metadata: { name: string } }[]): Record<string, string> {
+  mkdirSync(join(dir, 'k8s'));
+  const files: Record<string, string> = {};
+  for (const obj of objects) {
+    const path = `k8s/${obj.kind.toLowerCase()}-${obj.metadata.name}.yaml`;
+    const text = stringify(obj, { lineWidth: 0 });
+    writeFileSync(join(dir, path), text);
+    files[path] = readFileSync(join(dir, path), 'utf8');
+  }
+  return files;
+}
+
+/** The 1-based line of the first line of `file` matching `pattern`. */
+export function lineOf(run: ScenarioRun, file: string, pattern: RegExp): number {
+  const index = (run.files[file] ?? '').split('\n').findIndex((line) => pattern.test(line));
+  if (index < 0) throw new Error(`no line of ${file} matches ${pattern}`);
+  return index + 1;
+}
+
+/** The base64 lines of a PEM private key: any of them printed would leak part of the key. */
+function keyLines(pem: string): string[] {
+  return pem.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----'));
+}
+
+/**
+ * No credential anywhere the user can see or the run left on disk; only reads (and the allowed
+ * exceptions) reached the cluster.
+ */
+function assertInvariants(run: ActionRun, cluster: SimulatedCluster, secrets: readonly string[], usedClusterToken: boolean): void {
+  const visible = {
+    stdout: run.visibleStdout,
+    stderr: run.stderr,
+    summary: run.summary,
+    report: run.reportText,
+    outputs: JSON.stringify(run.outputs),
+    disk: run.diskText,
+  };
   for (const secret of secrets) {
     for (const [where, text] of Object.entries(visible)) {
       expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
@@ -62,12 +130,21 @@ function assertInvariants(run: ActionRun, cluster: SimulatedCluster, extraSecret
   expect(mutations).toEqual([]);
 }
 
-function isReadOnly(r: { method: string; verb: string; resource?: string; subresource?: string; websocket?: true }): boolean {
-  if (r.verb === 'get' || r.verb === 'list' || r.verb === 'watch') return true;
-  if (r.method === 'POST' && r.resource === 'selfsubjectaccessreviews') return true;
-  // Grafana's /login and /api/ds/query are POSTs through the service proxy; they change nothing in the cluster.
-  if (r.method === 'POST' && r.resource === 'services' && r.subresource === 'proxy') return true;
-  return false;
+/** Commands the action may run inside a container: they read, and print. */
+const READ_ONLY_PROGRAMS = new Set(['cat', 'ls', 'test', 'nslookup', 'wget']);
+
+/**
+ * What a read-only run may send: reads, access reviews, exec of read-only commands, and through
+ * the service proxy GETs plus Grafana's login and query POSTs (which change nothing in the cluster).
+ */
+function isReadOnly(r: { method: string; path: string; query: string; verb: string; resource?: string; subresource?: string }): boolean {
+  if (r.subresource === 'exec') {
+    const program = new URLSearchParams(r.query).getAll('command')[0] ?? '';
+    return r.verb === 'get' && READ_ONLY_PROGRAMS.has(program);
+  }
+  if (r.method === 'POST' && (r.resource === 'selfsubjectaccessreviews' || r.resource === 'subjectaccessreviews')) return true;
+  if (r.method === 'POST' && r.resource === 'services' && r.subresource === 'proxy') return /\/proxy\/(login|api\/ds\/query)$/.test(r.path);
+  return r.method === 'GET' && (r.verb === 'get' || r.verb === 'list' || r.verb === 'watch');
 }
 
 /** The ids whose status in the summary is `status`, in the contract's order. */

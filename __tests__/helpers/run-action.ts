@@ -3,7 +3,7 @@
  * variables, outputs and the job summary in files, workflow commands on stdout.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -15,13 +15,15 @@ export interface ActionRun {
   readonly outputs: Record<string, string>;
   readonly summary: string;
   /** `::error title=…::message` and `::warning …` commands. */
-  readonly annotations: { level: string; title: string; message: string }[];
+  readonly annotations: { level: string; title: string; message: string; file?: string; line?: number }[];
   /** Values the action asked the runner to mask. */
   readonly masked: string[];
   /** stdout without the `::add-mask::` commands (which the runner consumes and never shows). */
   readonly visibleStdout: string;
   readonly report: Record<string, unknown> | undefined;
   readonly reportText: string;
+  /** Every file the run left in its home and temp directories (report, outputs, summary…), concatenated. */
+  readonly diskText: string;
   readonly ms: number;
 }
 
@@ -67,11 +69,19 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
       visibleStdout: stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n'),
       report: reportText ? (JSON.parse(reportText) as Record<string, unknown>) : undefined,
       reportText,
+      diskText: filesUnder(dir).map((f) => readFileSync(f, 'utf8')).join('\n'),
       ms: Date.now() - started,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 /** action.yml's default of every input. */
@@ -111,6 +121,11 @@ function parseAnnotations(stdout: string): ActionRun['annotations'] {
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => {
       const props = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((p) => p.split('=', 2) as [string, string]));
-      return { level: m[1] as string, title: decode(props.title ?? ''), message: decode(m[3] ?? '') };
+      return {
+        level: m[1] as string,
+        title: decode(props.title ?? ''),
+        message: decode(m[3] ?? ''),
+        ...(props.file ? { file: decode(props.file), line: Number(props.line) } : {}),
+      };
     });
 }
