@@ -14,6 +14,7 @@ import { startExporter, type ExporterKind } from './exporters/exporter.js';
 import { adminCredentialsFromPod, GrafanaSim } from './grafana/server.js';
 import { KubeApiServer, type KubeObject } from './kube/index.js';
 import { startPrometheus, type PrometheusServer } from './prometheus/launcher.js';
+import { startSyntheticPrometheus } from './prometheus/synthetic.js';
 import type { Scenario } from './scenarios.js';
 
 /** The project's root (this file runs from sim/ in tests and from lib/sim/ once compiled). */
@@ -33,6 +34,10 @@ export interface ClusterOptions {
   readonly log?: (line: string) => void;
   /** Grafana service-account tokens (`glsa_…`) Grafana accepts. */
   readonly grafanaTokens?: readonly string[];
+  /** Load: a synthetic Prometheus API with this many UP targets replaces the real Prometheus. */
+  readonly syntheticTargets?: number;
+  /** Load: this many more pods in the namespace (a Deployment `load-filler`). */
+  readonly extraPods?: number;
 }
 
 export interface SimulatedCluster {
@@ -71,6 +76,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
   const scenario = options.scenario;
   const log = options.log ?? (() => undefined);
   const objects = scenario?.manifests ? scenario.manifests(taskflowManifests()) : taskflowManifests();
+  if (options.extraPods) objects.push(fillerDeployment(options.extraPods));
   const api = new KubeApiServer();
   for (const obj of objects) api.store.apply(obj);
   await api.start();
@@ -110,7 +116,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
 
     const promPod = running('app=prometheus')[0];
     const promConfig = api.store.get('ConfigMap', NAMESPACE, 'prometheus-config')?.data as Record<string, string> | undefined;
-    if (promPod && promConfig?.['prometheus.yml']) {
+    if (promPod && options.syntheticTargets) {
+      const synthetic = await startSyntheticPrometheus({ host: podIP(promPod), port: 9090, targets: options.syntheticTargets, job: 'kubernetes-pods', namespace: NAMESPACE, apps: APPS });
+      stoppers.push(() => synthetic.stop());
+      log(`synthetic Prometheus ${synthetic.url} (${options.syntheticTargets} targets)`);
+    } else if (promPod && promConfig?.['prometheus.yml']) {
       const sa = String((promPod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default');
       writeFileSync(join(dir, 'ca.crt'), api.caPem);
       writeFileSync(join(dir, 'token'), api.serviceAccountToken(NAMESPACE, sa), { mode: 0o600 });
@@ -165,6 +175,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
     await stop();
     throw err;
   }
+}
+
+/** A Deployment of `replicas` idle pods, to load the namespace. */
+function fillerDeployment(replicas: number): KubeObject {
+  const labels = { app: 'load-filler' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'load-filler', namespace: NAMESPACE, labels },
+    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'idle', image: 'busybox:1.36', ports: [{ containerPort: 8080 }] }] } } },
+  };
 }
 
 /** Polls Prometheus until `expected` targets are active and each was scraped once, or time runs out. */

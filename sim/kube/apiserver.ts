@@ -20,7 +20,7 @@ import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { RbacAuthorizer, type UserInfo } from './rbac.js';
 import { FaultInjector } from './faults.js';
 import { ApiError, badRequest, failureStatus, forbidden, internalError, methodNotSupported, notFoundPath, unauthorized } from './status.js';
-import { rejectUpgrade, sendJson, sendStatus, sendText, type ResponseOptions } from './http-util.js';
+import { rejectUpgrade, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
 import { discoveryDocument } from './discovery.js';
 import { resourceByName, type ResourceType } from './resources.js';
 import { getObject, listObjects, sendObject, watchObjects } from './rest.js';
@@ -250,6 +250,7 @@ export class KubeApiServer {
     socket: Duplex,
     info: RequestInfo,
     entry: RequestLogEntry,
+    res?: ServerResponse,
   ): Promise<{ user: UserInfo; options: ResponseOptions } | undefined> {
     const fault = this.faults.take(req.method ?? 'GET', info);
     if (fault?.delayMs) await sleep(fault.delayMs);
@@ -257,11 +258,17 @@ export class KubeApiServer {
       socket.destroy();
       return undefined;
     }
+    if (fault?.respond) {
+      entry.status = fault.respond.status ?? 200;
+      if (res) await sendRaw(res, fault.respond, fault.truncate);
+      else await sendRawOnSocket(socket, fault.respond, fault.truncate);
+      return undefined;
+    }
     if (fault?.status) throw new ApiError(failureStatus(fault.status, fault.message));
     const user = this.impersonate(req, this.authenticate(req));
     entry.user = user.name;
     this.authorize(user, info);
-    return { user, options: { truncate: fault?.truncate } };
+    return { user, options: { truncate: fault?.truncate, execWithoutStatus: fault?.execWithoutStatus } };
   }
 
   private async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -272,7 +279,7 @@ export class KubeApiServer {
     res.on('finish', settle);
     res.on('close', settle);
     try {
-      const admitted = await this.admit(req, req.socket, info, entry);
+      const admitted = await this.admit(req, req.socket, info, entry, res);
       if (!admitted) return;
       await this.serve(req, res, url, info, admitted.user, admitted.options);
     } catch (err) {
@@ -365,14 +372,15 @@ export class KubeApiServer {
     const entry = this.record(req, url, info);
     if (isWebSocketUpgrade(req)) entry.websocket = true;
     try {
-      if (!(await this.admit(req, socket, info, entry))) return;
+      const admitted = await this.admit(req, socket, info, entry);
+      if (!admitted) return;
       const sub = `${info.resource}/${info.subresource}`;
       const ns = info.namespace ?? '';
       const name = info.name ?? '';
       if (sub === 'pods/exec') {
         const exec = validateExec(this.store, ns, name, url.searchParams);
         const ws = await this.accept(req, socket, head, EXEC_PROTOCOLS, entry);
-        await runExecSession(ws.socket, ws.protocol, this.store, exec);
+        await runExecSession(ws.socket, ws.protocol, this.store, exec, { withoutStatus: admitted.options.execWithoutStatus });
       } else if (sub === 'pods/portforward') {
         const pf = validatePortForward(this.store, ns, name, url.searchParams);
         const ws = await this.accept(req, socket, head, PORTFORWARD_PROTOCOLS, entry);

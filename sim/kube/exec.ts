@@ -90,12 +90,20 @@ async function execute(store: ObjectStore, exec: ExecRequest): Promise<{ output?
   }
 }
 
-/** Runs the command on an upgraded connection speaking `protocol`. */
-export async function runExecSession(ws: WebSocket, protocol: string, store: ObjectStore, exec: ExecRequest): Promise<void> {
+/**
+ * Runs the command on an upgraded connection speaking `protocol`. With `withoutStatus` the session
+ * sends the output, then closes normally without the status frame (as a node or proxy dropping the
+ * stream early does).
+ */
+export async function runExecSession(ws: WebSocket, protocol: string, store: ObjectStore, exec: ExecRequest, options: { withoutStatus?: boolean } = {}): Promise<void> {
   sendChannel(ws, exec.stdout ? STDOUT : exec.stderr ? STDERR : ERROR);
   const { output, status } = await execute(store, exec);
   if (output && exec.stdout && output.stdout.length) sendChannel(ws, STDOUT, output.stdout);
   if (output && exec.stderr && output.stderr) sendChannel(ws, STDERR, output.stderr);
+  if (options.withoutStatus) {
+    ws.close(1000);
+    return;
+  }
   const structured = protocol === CHANNEL_V5 || protocol === CHANNEL_V4;
   if (structured) sendChannel(ws, ERROR, JSON.stringify(status));
   else if (status.status !== 'Success') sendChannel(ws, ERROR, String(status.message));

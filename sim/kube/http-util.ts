@@ -1,13 +1,16 @@
 /** Writing API answers: JSON bodies, Status errors, and raw answers on an upgraded socket. */
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
+import type { RawAnswer } from './faults.js';
 import type { Status } from './status.js';
 
 /** Per-request switches set by an injected fault. */
 export interface ResponseOptions {
   /** Send half the body, then drop the connection. */
   truncate?: boolean;
+  /** End exec sessions without their status frame. */
+  execWithoutStatus?: boolean;
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, options: ResponseOptions = {}): void {
@@ -40,4 +43,80 @@ export function rejectUpgrade(socket: Duplex, status: Status): void {
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+const CHUNK = 64 * 1024;
+
+/** The body of a raw answer: its text, or a JSON document of `size` bytes made in chunks. */
+function* rawBody(answer: RawAnswer): Generator<Buffer> {
+  if (answer.size === undefined) {
+    yield Buffer.from(answer.body ?? '');
+    return;
+  }
+  const prefix = '{"filler":"';
+  const suffix = '"}';
+  let left = Math.max(0, answer.size - prefix.length - suffix.length);
+  yield Buffer.from(prefix);
+  const filler = Buffer.alloc(CHUNK, 'x');
+  while (left > 0) {
+    const n = Math.min(left, CHUNK);
+    left -= n;
+    yield n === CHUNK ? filler : filler.subarray(0, n);
+  }
+  yield Buffer.from(suffix);
+}
+
+function rawLength(answer: RawAnswer): number {
+  return answer.size ?? Buffer.byteLength(answer.body ?? '');
+}
+
+/**
+ * Streams a raw answer's body to `out`, waiting for the client to read each chunk; with `truncate`
+ * it stops halfway and destroys the connection. Reports the bytes written to `answer.onSent`.
+ */
+async function streamBody(out: Writable, answer: RawAnswer, truncate: boolean, destroy: () => void): Promise<void> {
+  const total = rawLength(answer);
+  const limit = truncate ? Math.floor(total / 2) : total;
+  let sent = 0;
+  let closed = false;
+  out.once('close', () => (closed = true));
+  for (const chunk of rawBody(answer)) {
+    if (closed || out.destroyed) break;
+    const part = chunk.subarray(0, Math.max(0, limit - sent));
+    if (part.length === 0) break;
+    sent += part.length;
+    if (!out.write(part)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          out.off('drain', done);
+          out.off('close', done);
+          resolve();
+        };
+        out.on('drain', done);
+        out.on('close', done);
+      });
+    }
+  }
+  const complete = !closed && !out.destroyed && sent === total;
+  if (truncate || !complete) destroy();
+  else out.end();
+  answer.onSent?.(sent, complete);
+}
+
+/** Sends a raw answer (any status, type and size) on a response. */
+export function sendRaw(res: ServerResponse, answer: RawAnswer, truncate = false): Promise<void> {
+  res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8', 'Content-Length': rawLength(answer) });
+  return streamBody(res, answer, truncate, () => res.socket?.destroy());
+}
+
+/** Sends a raw answer on a connection that asked to upgrade, then closes it. */
+export function sendRawOnSocket(socket: Duplex, answer: RawAnswer, truncate = false): Promise<void> {
+  const status = answer.status ?? 200;
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      `Content-Type: ${answer.contentType ?? 'text/plain; charset=utf-8'}\r\n` +
+      `Content-Length: ${rawLength(answer)}\r\n` +
+      'Connection: close\r\n\r\n',
+  );
+  return streamBody(socket, answer, truncate, () => socket.destroy());
 }

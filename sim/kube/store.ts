@@ -57,6 +57,9 @@ function sameContent(a: KubeObject, b: KubeObject): boolean {
   return strip(a) === strip(b);
 }
 
+/** How many /24s of loopback addresses one simulated cluster may give its pods. */
+const POD_IP_BLOCKS = 32;
+
 export class ObjectStore implements ClusterView {
   readonly ipBase: string;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
@@ -69,7 +72,9 @@ export class ObjectStore implements ClusterView {
   private readonly network = new ClusterNetwork((kind, ns) => this.liveList(kind, ns));
   private revision = 0;
   private oldestWatchable = 0;
-  private nextHost = 2;
+  /** Index of the next pod IP to try: 253 hosts per /24, spilling into the following /24s. */
+  private nextIndex = 0;
+  private readonly assignedIPs = new Set<string>();
 
   constructor(options: StoreOptions = {}) {
     this.ipBase = options.ipBase ?? `127.${100 + randomInt(151)}.${randomInt(256)}`;
@@ -206,6 +211,7 @@ export class ObjectStore implements ClusterView {
     this.objects.get(kind)!.delete(keyOf(existing.metadata.namespace, name));
     if (kind === 'Pod') {
       this.podStates.delete(existing.metadata.uid!);
+      this.assignedIPs.delete(this.podIPs.get(existing.metadata.uid!) ?? '');
       this.podIPs.delete(existing.metadata.uid!);
     }
     const gone = structuredClone(existing);
@@ -293,15 +299,23 @@ export class ObjectStore implements ClusterView {
     pod.status = podStatus(pod, this.podStates.get(uid)!, this.podIPs.get(uid), this.hostIP);
   }
 
+  /**
+   * Pod IPs: `<ipBase>.2-254`, then the next /24s of the same 127.B block (up to 32 of them, for
+   * namespaces of thousands of pods); freed addresses are reused last.
+   */
   private allocatePodIP(): string {
-    const used = new Set(this.podIPs.values());
-    for (let tries = 0; tries < 253; tries++) {
-      const host = this.nextHost;
-      this.nextHost = host >= 254 ? 2 : host + 1;
-      const ip = `${this.ipBase}.${host}`;
-      if (!used.has(ip)) return ip;
+    const [, b, c] = this.ipBase.split('.').map(Number) as [number, number, number];
+    const capacity = 253 * POD_IP_BLOCKS;
+    for (let tries = 0; tries < capacity; tries++) {
+      const index = this.nextIndex;
+      this.nextIndex = (index + 1) % capacity;
+      const ip = `127.${b}.${(c + Math.floor(index / 253)) % 256}.${2 + (index % 253)}`;
+      if (!this.assignedIPs.has(ip)) {
+        this.assignedIPs.add(ip);
+        return ip;
+      }
     }
-    throw new Error(`no free pod IP left in ${this.ipBase}.2-254`);
+    throw new Error(`no free pod IP left in ${this.ipBase}.2-254 and the ${POD_IP_BLOCKS - 1} following /24s`);
   }
 
   // ---- watch -------------------------------------------------------------------------------
