@@ -167,15 +167,34 @@ describe('renderSummaryMarkdown', () => {
     expect(md).toContain(`| ${'x'.repeat(299)}… |`);
   });
 
-  it('renders a root cause right under the verdict', () => {
-    const md = renderSummaryMarkdown(failed, { summary: 'Grafana has no Prometheus datasource', hint: 'Apply it:\nkubectl apply -f ds.yaml' });
+  it('renders the root cause right under the verdict: the fact, the fix, where, the evidence', () => {
+    const withCause = {
+      ...failed,
+      rootCause: {
+        checkId: 'grafana-datasource' as const,
+        cause: 'Grafana has no Prometheus datasource',
+        fix: 'Apply it:\nkubectl apply -f ds.yaml',
+        object: 'ConfigMap taskflow/grafana-datasources',
+        file: 'k8s/ds.yaml',
+        line: 9,
+        evidence: ['logger=provisioning level=error msg="Failed to provision data sources"'],
+      },
+    };
+    const md = renderSummaryMarkdown(withCause);
     const [verdict, , count, , ...rest] = md.split('\n');
     expect(verdict).toContain('## ❌');
     expect(count).toMatch(/^5 checks/);
-    expect(rest.slice(0, 3)).toEqual([
-      '> **Root cause:** Grafana has no Prometheus datasource',
-      '> Apply it:',
+    expect(rest.slice(0, 10)).toEqual([
+      '> **Root cause** (`grafana-datasource`): Grafana has no Prometheus datasource',
+      '>',
+      '> **Fix:** Apply it:',
       '> kubectl apply -f ds.yaml',
+      '>',
+      '> **Where:** `k8s/ds.yaml:9 (ConfigMap taskflow/grafana-datasources)`',
+      '>',
+      '> **Evidence:**',
+      '> - `logger=provisioning level=error msg="Failed to provision data sources"`',
+      '',
     ]);
     expect(renderSummaryMarkdown(failed)).not.toContain('Root cause');
   });

@@ -83,6 +83,7 @@ describe('defaults', () => {
       'skip-checks': '',
       'fail-on-warning': 'false',
       'report-path': '',
+      manifests: '',
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });
@@ -115,6 +116,7 @@ describe('defaults', () => {
       skipChecks: [],
       failOnWarning: false,
       reportPath: '',
+      manifests: '',
     });
   });
 
@@ -156,8 +158,10 @@ describe('defaults', () => {
       'scrape-job': 'pods',
       query: 'sum(up)',
       'report-path': 'out/report.json',
+      manifests: 'k8s/**/*.yaml, charts/*.yml',
     });
     expect(s).toMatchObject({
+      manifests: 'k8s/**/*.yaml, charts/*.yml',
       context: 'kind-dev',
       grafanaUsername: 'viewer',
       datasourceName: 'Prom (main)',

@@ -130,6 +130,22 @@ export const SCENARIOS: readonly Scenario[] = [
     manifests: revokeFromAction('pods/exec'),
   },
   {
+    name: 'diagnosis-without-rights',
+    description:
+      "the action's account has only the rights the checks need (no pod logs, exec, Deployments or access reviews of others), while Prometheus's RBAC is missing and Grafana does not mount the ConfigMap",
+    manifests: compose(
+      revokeFromAction('pods/log'),
+      revokeFromAction('pods/exec'),
+      revokeFromAction('deployments'),
+      editing('ClusterRole', 'metrics-flow-check', (role) => {
+        role.rules = role.rules.filter((r: { resources: string[] }) => !r.resources.includes('subjectaccessreviews'));
+      }),
+      without('ClusterRole', 'prometheus'),
+      without('ClusterRoleBinding', 'prometheus'),
+      unmountDatasources,
+    ),
+  },
+  {
     name: 'just-deployed',
     description: 'a stack deployed seconds ago: the apps start a few seconds after the check',
     holdApps: true,

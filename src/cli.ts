@@ -56,6 +56,7 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
     const settings = parseSettings((name) => (name === 'kubeconfig' ? kubeconfigFlag(flags.kubeconfig as string | undefined) : (flags[name] as string | undefined)));
     const report = await runEngine(settings, {
       onResult: io.isTTY ? (r) => io.stderr(`  ${r.status.padEnd(4)} ${r.id}\n`) : undefined,
+      onNote: (note) => io.stderr(`metrics-flow-check: manifests: ${note}\n`),
     });
     if (settings.reportPath) writeReport(report, settings.reportPath);
     io.stdout(renderTable(report, { color, lang: lang as Lang }));

@@ -6,11 +6,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CHECKS } from './checks/index.js';
 import { KubeCluster, type Cluster } from './cluster.js';
+import { diagnose, rootCauseOf } from './diagnose/index.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import { loadManifests } from './manifests.js';
 import { buildReport } from './report.js';
 import { runChecks } from './runner.js';
 import { secrets } from './secrets.js';
-import { connectServices } from './services.js';
+import { connectServices, type Services } from './services.js';
 import type { CheckResult, Report, Settings } from './types.js';
 
 export interface EngineOptions {
@@ -18,7 +20,14 @@ export interface EngineOptions {
   /** Replaces the kubeconfig-based cluster access (tests). */
   readonly cluster?: Cluster;
   readonly retryIntervalMs?: number;
+  /** Where relative `manifests` globs start (the repository); default $GITHUB_WORKSPACE, else the current directory. */
+  readonly workspace?: string;
+  /** Called with what could not be read among the manifests. */
+  readonly onNote?: (note: string) => void;
 }
+
+/** Diagnosis of all failed checks together ends within this many request timeouts. */
+export const DIAGNOSIS_TIMEOUTS = 2;
 
 /** Runs every check; throws SettingsError for an unreadable kubeconfig or a bad context. */
 export async function runEngine(settings: Settings, options: EngineOptions = {}): Promise<Report> {
@@ -35,10 +44,35 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
       retryIntervalMs: options.retryIntervalMs,
       onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
     });
-    return redactDeep(buildReport(results, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings }));
+    const diagnosed = await withDiagnosis(results, settings, cluster, services, options);
+    const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings });
+    const rootCause = report.result === 'failed' ? rootCauseOf(diagnosed) : undefined;
+    return redactDeep(rootCause ? { ...report, rootCause } : report);
   } finally {
     await services.close();
   }
+}
+
+/** Diagnoses the failed checks (and places the findings in the user's manifests) when there are any. */
+async function withDiagnosis(
+  results: readonly CheckResult[],
+  settings: Settings,
+  cluster: Cluster,
+  services: Services,
+  options: EngineOptions,
+): Promise<CheckResult[]> {
+  if (!results.some((r) => r.status === 'fail')) return [...results];
+  const manifests = settings.manifests ? await loadManifests(settings.manifests, options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd()) : undefined;
+  for (const note of manifests?.notes ?? []) options.onNote?.(note);
+  const diagnoses = await diagnose(
+    results,
+    { settings, cluster, prometheus: services.prometheus, grafana: services.grafana },
+    { budgetMs: DIAGNOSIS_TIMEOUTS * settings.requestTimeoutMs, manifests },
+  );
+  return results.map((r) => {
+    const diagnosis = diagnoses.get(r.id);
+    return diagnosis ? { ...r, diagnosis } : r;
+  });
 }
 
 /** Writes the JSON report (no secret can be in it: every string was redacted). */

@@ -26,13 +26,16 @@ export async function run(): Promise<void> {
     core.info(`Checking that metrics flow Prometheus → Grafana in namespace ${settings.namespace} (access: ${settings.access}, wait: ${settings.waitMs / 1000} s)`);
     const report = await runEngine(settings, {
       onResult: (r) => core.info(`${ICON[r.status]} ${r.id}: ${r.summary}`),
+      onNote: (note) => core.info(`manifests: ${note}`),
     });
+    if (report.rootCause) core.info(`Root cause (${report.rootCause.checkId}): ${report.rootCause.cause}`);
     const reportPath = settings.reportPath || join(process.env.RUNNER_TEMP || tmpdir(), 'metrics-flow-check-report.json');
     writeReport(report, reportPath);
     for (const [name, value] of Object.entries(outputsFor(report, reportPath))) core.setOutput(name, value);
     for (const a of annotationsFor(report)) {
-      if (a.level === 'error') core.error(a.message, { title: a.title });
-      else core.warning(a.message, { title: a.title });
+      const properties = { title: a.title, ...(a.file ? { file: a.file, startLine: a.startLine } : {}) };
+      if (a.level === 'error') core.error(a.message, properties);
+      else core.warning(a.message, properties);
     }
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummaryMarkdown(report), true).write();
     if (report.result === 'failed') {

@@ -43,6 +43,7 @@ export const DEFAULTS = Object.freeze({
   'skip-checks': '',
   'fail-on-warning': 'false',
   'report-path': '',
+  manifests: '',
 } as const satisfies Record<string, string>);
 
 export type InputName = keyof typeof DEFAULTS;
@@ -98,6 +99,7 @@ export function parseSettings(read: InputReader): Settings {
     skipChecks: parseSkipChecks(input('skip-checks')),
     failOnWarning: parseBoolean(input('fail-on-warning'), 'fail-on-warning'),
     reportPath: input('report-path'),
+    manifests: input('manifests'),
   });
 }
 
@@ -140,14 +142,31 @@ export function parseServiceRef(text: string, input: string): ServiceRef {
 
 /** A Kubernetes label selector, validated; returns it normalized (`a==b` → `a=b`, single spaces). */
 export function parseSelector(text: string, input: string): string {
-  const requirements = text
-    .split(/,(?![^()]*\))/)
+  const requirements = splitOutsideParens(text)
     .map((part) => part.trim())
     .filter((part) => part !== '');
   if (requirements.length === 0) {
     throw new SettingsError(input, `${quote(text)} selects every pod; ${SELECTOR_FORM}`);
   }
   return requirements.map((requirement) => parseRequirement(requirement, input)).join(',');
+}
+
+/** Splits at the commas that are not inside parentheses (`a in (x,y),b` → `a in (x,y)`, `b`), in linear time. */
+function splitOutsideParens(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 function parseRequirement(text: string, input: string): string {
@@ -240,7 +259,7 @@ function parseAbsolutePath(text: string, input: string): string {
   if (!text.startsWith('/') || /[\0\r\n]/.test(text)) {
     throw new SettingsError(input, `${quote(text)} is not an absolute path; expected e.g. /etc/grafana/provisioning/datasources`);
   }
-  return text.replace(/(.)\/+$/, '$1');
+  return trimTrailingSlashes(text) || '/';
 }
 
 function parseBoolean(text: string, input: string): boolean {
@@ -320,7 +339,7 @@ function parseDirectUrl(text: string, input: string, access: AccessMode): string
   if (url.search || url.hash) {
     throw new SettingsError(input, `${quote(url.href)} has a query or fragment; expected a base URL, e.g. ${example}`);
   }
-  return url.href.replace(/\/+$/, '');
+  return trimTrailingSlashes(url.href);
 }
 
 /** `datasource-url`, or the in-cluster URL of `prometheus-service` when empty. */
@@ -359,6 +378,13 @@ function parseHttpUrl(text: string, input: string): URL {
   return url;
 }
 
+/** Without its trailing slashes; a loop, as `/\/+$/` takes quadratic time on long runs of slashes. */
+function trimTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end--;
+  return text.slice(0, end);
+}
+
 function hideUserinfo(text: string): string {
   return text.replace(/^([^/]*\/\/)?.*@/s, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
@@ -386,7 +412,12 @@ function isYamlMapping(text: string): boolean {
   return doc.errors.length === 0 && isMap(doc.contents);
 }
 
-/** A value quoted for a message: JSON-escaped, long values cut. */
+/**
+ * A value quoted for a message: JSON-escaped, long values cut, and the `user:password@` part of
+ * anything URL-like hidden, whichever input it was given to.
+ */
 function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
+  const slashes = text.indexOf('//');
+  const shown = slashes !== -1 && text.lastIndexOf('@') > slashes ? hideUserinfo(text) : text;
+  return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 79)}…` : shown);
 }

@@ -60,6 +60,8 @@ export interface Settings {
   readonly skipChecks: readonly CheckId[];
   readonly failOnWarning: boolean;
   readonly reportPath: string;
+  /** Glob(s) of the user's Kubernetes YAML files, to point hints at a file and line; empty: none. */
+  readonly manifests: string;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -88,6 +90,29 @@ export interface CheckOutcome {
   readonly retryable?: boolean;
 }
 
+/** A failing fact found by diagnosis, with its fix and where to make it. */
+export interface ReportedFinding {
+  readonly cause: string;
+  readonly fix: string;
+  readonly evidence?: readonly string[];
+  /** The Kubernetes object to change, e.g. `ConfigMap taskflow/grafana-datasources`. */
+  readonly object?: string;
+  /** The file and line in the `manifests` input where the change goes. */
+  readonly file?: string;
+  readonly line?: number;
+}
+
+export interface CheckDiagnosis {
+  readonly findings: readonly ReportedFinding[];
+  /** Diagnoses that could not be made, and why. */
+  readonly notes: readonly string[];
+}
+
+/** The most upstream failing fact of a failed run, said first. */
+export interface RootCause extends ReportedFinding {
+  readonly checkId: CheckId;
+}
+
 /** The final word on one check, as reported. */
 export interface CheckResult {
   readonly id: CheckId;
@@ -99,6 +124,7 @@ export interface CheckResult {
   readonly attempts: number;
   readonly details?: Readonly<Record<string, unknown>>;
   readonly downTargets?: readonly TargetInfo[];
+  readonly diagnosis?: CheckDiagnosis;
 }
 
 export interface Report {
@@ -110,4 +136,5 @@ export interface Report {
   readonly counts: { readonly passed: number; readonly failed: number; readonly warnings: number; readonly skipped: number };
   readonly failedChecks: readonly CheckId[];
   readonly checks: readonly CheckResult[];
+  readonly rootCause?: RootCause;
 }

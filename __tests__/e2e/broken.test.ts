@@ -3,7 +3,18 @@
  * the right failed checks, an annotation per failure, and a summary that says what was seen.
  */
 import { describe, expect, it } from '@jest/globals';
-import { idsWith, runScenario } from '../helpers/e2e.js';
+import { idsWith, lineOf, runScenario, type ScenarioRun } from '../helpers/e2e.js';
+
+/** The report's root cause: the check it was found for, and the failing fact. */
+const rootCause = (run: ScenarioRun) => run.report?.rootCause as { checkId: string; cause: string; fix: string; file?: string; line?: number; evidence?: string[] } | undefined;
+
+/** The summary leads with the root cause: right after the verdict and the count line. */
+function expectSummaryLedBy(run: ScenarioRun, cause: string): void {
+  const lines = run.summary.split('\n');
+  expect(lines[0]).toMatch(/^## ❌ Metrics do not flow/);
+  expect(lines[4]).toContain('**Root cause**');
+  expect(lines[4]).toContain(cause);
+}
 
 const failedAnnotations = (run: Awaited<ReturnType<typeof runScenario>>) =>
   run.annotations.filter((a) => a.level === 'error' && a.title).map((a) => a.title);
@@ -19,19 +30,40 @@ describe('broken Grafana side', () => {
     expect(run.summary).toContain('ConfigMap taskflow/grafana-datasources does not exist');
     expect(run.summary).toContain('Grafana lists no datasource at all');
     expect(run.summary).toContain('skipped: grafana-datasource failed');
+    expect(rootCause(run)).toMatchObject({ checkId: 'datasource-configmap', cause: 'ConfigMap taskflow/grafana-datasources does not exist' });
+    expect(rootCause(run)?.fix).toContain('kubectl apply -f 20-grafana-datasource.yaml');
+    expectSummaryLedBy(run, 'ConfigMap taskflow/grafana-datasources does not exist');
   }, 90_000);
 
-  it('the ConfigMap exists but Grafana does not mount it', async () => {
-    const run = await runScenario('not-mounted');
+  it('the ConfigMap exists but Grafana does not mount it: the annotation is on the Deployment\'s volumeMounts', async () => {
+    const run = await runScenario('not-mounted', { manifests: true });
     expect(run.outputs['failed-checks']).toBe('datasource-mounted,grafana-datasource');
     expect(run.summary).toContain('does not mount ConfigMap grafana-datasources');
-    expect(run.summary).toContain('mountPath: /etc/grafana/provisioning/datasources');
+    const file = 'k8s/deployment-grafana.yaml';
+    expect(rootCause(run)).toMatchObject({
+      checkId: 'datasource-mounted',
+      cause: 'Deployment taskflow/grafana does not mount ConfigMap grafana-datasources at /etc/grafana/provisioning/datasources',
+      file,
+      line: lineOf(run, file, /^\s*volumeMounts:/),
+    });
+    expect(rootCause(run)?.fix).toContain('mountPath: /etc/grafana/provisioning/datasources');
+    expect(run.annotations.find((a) => a.title === 'datasource-mounted')).toMatchObject({ file, line: lineOf(run, file, /^\s*volumeMounts:/) });
+    expectSummaryLedBy(run, 'does not mount ConfigMap grafana-datasources');
   }, 90_000);
 
-  it('the datasource URL has the wrong port', async () => {
-    const run = await runScenario('wrong-datasource-url');
+  it("the datasource URL has the wrong port: the annotation is on the ConfigMap's url line", async () => {
+    const run = await runScenario('wrong-datasource-url', { manifests: true });
     expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource');
     expect(run.summary).toContain('has url http://prometheus.taskflow.svc.cluster.local:9091, expected http://prometheus.taskflow.svc.cluster.local:9090');
+    const file = 'k8s/configmap-grafana-datasources.yaml';
+    const line = lineOf(run, file, /url: http:\/\/prometheus\.taskflow\.svc\.cluster\.local:9091/);
+    expect(rootCause(run)).toMatchObject({
+      checkId: 'datasource-configmap',
+      cause: 'datasource "Prometheus" in ConfigMap taskflow/grafana-datasources has url http://prometheus.taskflow.svc.cluster.local:9091, not http://prometheus.taskflow.svc.cluster.local:9090',
+      file,
+      line,
+    });
+    expect(run.annotations.filter((a) => a.file === file && a.line === line).map((a) => a.title)).toEqual(['datasource-configmap', 'grafana-datasource']);
   }, 90_000);
 
   it('the URL is accepted on purpose (datasource-url set): Grafana itself cannot reach Prometheus there', async () => {
@@ -39,6 +71,7 @@ describe('broken Grafana side', () => {
     expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource-health,grafana-query');
     expect(run.summary).toContain('exposes 9090');
     expect(run.summary).toMatch(/Grafana's test of "Prometheus" failed \(HTTP 400, ERROR\)/);
+    expect(rootCause(run)?.cause).toMatch(/uses port 9091, but Service taskflow\/prometheus exposes only 9090/);
   }, 90_000);
 
   it('Grafana crash-loops', async () => {
@@ -49,14 +82,25 @@ describe('broken Grafana side', () => {
     expect(failed).not.toContain('prometheus-targets');
     expect(run.summary).toContain('CrashLoopBackOff (7 restarts)');
     expect(run.summary).toContain('no endpoints available for service');
+    expect(rootCause(run)).toMatchObject({ checkId: 'grafana-pod' });
+    expect(rootCause(run)?.cause).toMatch(/^container grafana of pod grafana-[a-z0-9]+-[a-z0-9]+ keeps crashing \(CrashLoopBackOff, 7 restarts/);
+    expect(rootCause(run)?.fix).toContain('--previous');
   }, 90_000);
 
-  it('the Grafana password is wrong: the user name is named, the password never', async () => {
-    const run = await runScenario('wrong-grafana-password');
+  it('the Grafana password is wrong: the user name is named, the password never; the fix points at the Secret', async () => {
+    const run = await runScenario('wrong-grafana-password', { manifests: true });
     expect(run.outputs['failed-checks']).toBe('grafana-datasource');
     expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query']);
     expect(run.summary).toContain('Grafana rejected user "admin"');
     expect(run.summary).toContain('Invalid username or password');
+    const file = 'k8s/deployment-grafana.yaml';
+    expect(rootCause(run)).toMatchObject({
+      checkId: 'grafana-datasource',
+      cause: 'Grafana rejected user "admin" with the grafana-password (login session) (HTTP 401: Invalid username or password)',
+      file,
+      line: lineOf(run, file, /name: GF_SECURITY_ADMIN_PASSWORD/),
+    });
+    expect(rootCause(run)?.fix).toContain('Secret taskflow/grafana-admin key admin-password');
   }, 90_000);
 });
 
@@ -66,6 +110,12 @@ describe('broken Prometheus side', () => {
     expect(run.outputs['failed-checks']).toBe('prometheus-targets,prometheus-query,grafana-query');
     expect(run.summary).toContain('job kubernetes-pods has no active targets');
     expect(run.summary).toContain('16-prometheus-rbac.yaml');
+    expect(rootCause(run)).toMatchObject({
+      checkId: 'prometheus-targets',
+      cause: 'ServiceAccount taskflow/prometheus may not list or watch pods in namespace taskflow, so Prometheus discovers no target',
+      object: 'ClusterRoleBinding prometheus',
+    });
+    expect(rootCause(run)?.evidence?.join('\n')).toMatch(/Failed to watch \*v1\.Pod: failed to list \*v1\.Pod: pods is forbidden/);
   }, 90_000);
 
   it('one target is DOWN: the summary lists it with its last error', async () => {
@@ -74,6 +124,7 @@ describe('broken Prometheus side', () => {
     expect(run.summary).toMatch(/no UP target for redis/);
     expect(run.summary).toMatch(/\| redis \| 127\.[\d.]+:9121 \| down \| [^|]*500/);
     expect(run.annotations.find((a) => a.title === 'prometheus-targets')?.message).toContain('redis');
+    expect(rootCause(run)?.cause).toMatch(/^The exporter of pod taskflow\/redis-[a-z0-9-]+ answers http:\/\/127\.[\d.]+:9121\/metrics with an error: HTTP 500 Internal Server Error$/);
   }, 90_000);
 
   it('the Prometheus Service is missing', async () => {
@@ -82,14 +133,18 @@ describe('broken Prometheus side', () => {
     expect(idsWith(run, 'skip')).toEqual(['prometheus-api', 'prometheus-targets', 'prometheus-query']);
     expect(run.summary).toContain('Service taskflow/prometheus does not exist');
     expect(run.summary).toContain('no such host');
+    expect(rootCause(run)).toMatchObject({ checkId: 'prometheus-service', cause: 'Service taskflow/prometheus does not exist' });
   }, 90_000);
 
-  it('the Prometheus Service has no ready endpoints', async () => {
-    const run = await runScenario('prometheus-no-endpoints', { settle: false });
+  it('the Prometheus Service has no ready endpoints: the cause is the pod that is not Ready', async () => {
+    const run = await runScenario('prometheus-no-endpoints', { settle: false, manifests: true });
     const failed = run.outputs['failed-checks']?.split(',');
     expect(failed).toEqual(['prometheus-pod', 'prometheus-service', 'grafana-datasource-health', 'grafana-query']);
     expect(run.summary).toContain('has no ready endpoints (1 not ready)');
     expect(run.summary).toContain('connection refused');
+    const file = 'k8s/deployment-prometheus.yaml';
+    expect(rootCause(run)).toMatchObject({ checkId: 'prometheus-pod', file, line: lineOf(run, file, /^\s*readinessProbe:/) });
+    expect(rootCause(run)?.cause).toMatch(/^Pod taskflow\/prometheus-[a-z0-9-]+ is Running but not Ready: container prometheus fails its readiness probe$/);
   }, 90_000);
 
   it("the action's token may not read ConfigMaps: cluster-access fails naming the rule, the rest is skipped", async () => {
@@ -97,6 +152,8 @@ describe('broken Prometheus side', () => {
     expect(run.outputs).toMatchObject({ result: 'failed', 'failed-checks': 'cluster-access', skipped: '12' });
     expect(run.summary).toContain('may not get configmaps in namespace taskflow');
     expect(run.summary).toContain('resources: ["configmaps"]');
+    expect(rootCause(run)).toMatchObject({ checkId: 'cluster-access' });
+    expect(rootCause(run)?.cause).toMatch(/the credentials may not get configmaps in namespace taskflow$/);
   }, 90_000);
 });
 
@@ -107,5 +164,17 @@ describe('bad input', () => {
     expect(run.outputs.result).toBeUndefined();
     expect(run.stdout).toMatch(/::error::Input 'kubeconfig' is invalid/);
     expect(run.ms).toBeLessThan(10_000);
+  }, 90_000);
+});
+
+describe('diagnosis with only the required rights', () => {
+  it('gives the same verdict and says which diagnosis it could not make, and why', async () => {
+    const run = await runScenario('diagnosis-without-rights', { settle: false });
+    expect(run.outputs).toMatchObject({ result: 'failed' });
+    expect(run.outputs['failed-checks']?.split(',')).toEqual(expect.arrayContaining(['prometheus-targets', 'datasource-mounted', 'grafana-datasource']));
+    expect(run.statuses['cluster-access']).toBe('pass');
+    expect(run.summary).toMatch(/Not diagnosed: .*pods\/log is forbidden/);
+    expect(run.summary).toMatch(/Not diagnosed: could not ask whether ServiceAccount taskflow\/prometheus may list pods: subjectaccessreviews create is forbidden/);
+    expect(run.summary).toMatch(/Not diagnosed: .*(list deployments|exec) is forbidden/);
   }, 90_000);
 });

@@ -2,14 +2,9 @@
  * The GitHub job summary: the verdict first, then one table row per check, the hints of the checks
  * that failed or warned, and the DOWN Prometheus targets.
  */
-import type { CheckResult, CheckStatus, Report, TargetInfo } from '../types.js';
-import { formatSeconds, plural, truncate } from './format.js';
+import type { CheckResult, CheckStatus, Report, RootCause, TargetInfo } from '../types.js';
+import { displayHint, findingPlace, formatSeconds, plural, truncate } from './format.js';
 
-/** The single cause behind several failures, when one can be named; shown right under the verdict. */
-export interface RootCause {
-  readonly summary: string;
-  readonly hint?: string;
-}
 
 const STATUS_LABEL: Record<CheckStatus, string> = {
   pass: '✅ pass',
@@ -21,10 +16,10 @@ const STATUS_LABEL: Record<CheckStatus, string> = {
 const MAX_CELL = 300;
 const MAX_TARGET_ROWS = 50;
 
-export function renderSummaryMarkdown(report: Report, rootCause?: RootCause): string {
+export function renderSummaryMarkdown(report: Report): string {
   const sections = [
     verdict(report),
-    rootCause ? renderRootCause(rootCause) : '',
+    report.rootCause ? renderRootCause(report.rootCause) : '',
     checksTable(report.checks),
     hints(report.checks),
     ...report.checks.filter((c) => c.downTargets?.length).map(downTargets),
@@ -44,9 +39,17 @@ function verdict(report: Report): string {
   return `${title}\n\n${counts}`;
 }
 
+/** The most upstream failing fact, its fix, where to make it, and the evidence. */
 function renderRootCause(cause: RootCause): string {
-  const lines = [`**Root cause:** ${cause.summary}`, ...(cause.hint ? cause.hint.split(/\r?\n/) : [])];
-  return lines.map((line) => `> ${line}`).join('\n');
+  const place = findingPlace(cause);
+  const lines = [
+    `**Root cause** (\`${cause.checkId}\`): ${cause.cause}`,
+    '',
+    ...(cause.fix ? cause.fix.split(/\r?\n/).map((line, i) => (i === 0 ? `**Fix:** ${line}` : line)) : []),
+    ...(place ? ['', `**Where:** \`${place}\``] : []),
+    ...(cause.evidence?.length ? ['', '**Evidence:**', ...cause.evidence.map((e) => `- \`${e.replace(/`/g, "'")}\``)] : []),
+  ];
+  return lines.map((line) => (line ? `> ${line}` : '>')).join('\n');
 }
 
 function checksTable(checks: readonly CheckResult[]): string {
@@ -59,9 +62,9 @@ function checksTable(checks: readonly CheckResult[]): string {
 /** One item per failed or warned check with a hint; lines after the first are shown verbatim. */
 function hints(checks: readonly CheckResult[]): string {
   const items = checks
-    .filter((c) => (c.status === 'fail' || c.status === 'warn') && c.hint)
+    .filter((c) => (c.status === 'fail' || c.status === 'warn') && displayHint(c))
     .map((c) => {
-      const [first, ...rest] = (c.hint ?? '').split(/\r?\n/);
+      const [first, ...rest] = (displayHint(c) ?? '').split(/\r?\n/);
       const item = `- **${c.id}** — ${first}`;
       return rest.some((line) => line.trim() !== '') ? `${item}\n${indent(fenced(rest.join('\n').replace(/^\n+|\s+$/g, '')), '  ')}` : item;
     });

@@ -2,8 +2,8 @@
  * The CLI's text report: a fixed-width table of the checks (hints under the rows that failed or
  * warned), the DOWN Prometheus targets, the counts, then the framed verdict banner.
  */
-import type { CheckResult, CheckStatus, Report, TargetInfo } from '../types.js';
-import { formatSeconds, plural, truncate } from './format.js';
+import type { CheckResult, CheckStatus, Report, RootCause, TargetInfo } from '../types.js';
+import { displayHint, findingPlace, formatSeconds, plural, truncate } from './format.js';
 
 export type Lang = 'en' | 'fr';
 
@@ -58,10 +58,25 @@ export function renderTable(report: Report, opts: TableOptions): string {
   const sections = [
     checksTable(report.checks, text.header, paint),
     ...report.checks.filter((c) => c.downTargets?.length).map((c) => downTargets(c, opts.lang)),
+    ...(report.rootCause ? [rootCause(report.rootCause, opts.lang, paint)] : []),
     text.counts(report.checks.length, formatSeconds(report.durationMs), report.counts),
     banner(report, opts.lang, paint),
   ];
   return `${sections.join('\n\n')}\n`;
+}
+
+/** The root cause block above the banner: the failing fact, the fix, where to make it. */
+function rootCause(cause: RootCause, lang: Lang, paint: Paint): string {
+  const [label, fixLabel, whereLabel] = lang === 'fr' ? ['CAUSE', 'Correction', 'Où'] : ['ROOT CAUSE', 'Fix', 'Where'];
+  const width = SUMMARY_WIDTH + 20;
+  const place = findingPlace(cause);
+  const lines = [
+    ...wrap(`${paint('bold', label)} (${cause.checkId}): ${cause.cause}`, width),
+    ...(cause.fix ? cause.fix.split(/\r?\n/).flatMap((line, i) => wrap(i === 0 ? `${fixLabel}: ${line}` : `  ${line}`, width)) : []),
+    ...(place ? [`${whereLabel}: ${place}`] : []),
+    ...(cause.evidence ?? []).map((e) => `  | ${truncate(e, width)}`),
+  ];
+  return lines.join('\n');
 }
 
 type Paint = (color: keyof typeof ANSI, text: string) => string;
@@ -81,9 +96,8 @@ function checksTable(checks: readonly CheckResult[], header: readonly string[], 
       `${symbol}  ${check.id.padEnd(idWidth)}  ${first.padEnd(SUMMARY_WIDTH)}  ${formatSeconds(check.durationMs).padStart(TIME_WIDTH)}`,
       ...rest.map((line) => continuation + line),
     );
-    if ((check.status === 'fail' || check.status === 'warn') && check.hint) {
-      lines.push(...hintLines(check.hint).map((line) => continuation + line));
-    }
+    const hint = check.status === 'fail' || check.status === 'warn' ? displayHint(check) : undefined;
+    if (hint) lines.push(...hintLines(hint).map((line) => continuation + line));
   }
   return lines.map((line) => line.trimEnd()).join('\n');
 }
