@@ -17,6 +17,7 @@ import {
   ResponseContext,
   VersionApi,
   type KubeConfig,
+  type ResponseBody,
   type V1ConfigMap,
   type V1Deployment,
   type V1Endpoints,
@@ -25,7 +26,7 @@ import {
   type V1Status,
 } from '@kubernetes/client-node';
 import { MfcError } from './errors.js';
-import { describeNetworkError, formatMs, httpRequest, type HttpResponse } from './http.js';
+import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, formatMs, httpRequest, networkCode, type HttpResponse } from './http.js';
 
 /** What an access review asks: may I `verb` `resource[/subresource]` in `namespace`? */
 export interface Permission {
@@ -166,8 +167,11 @@ export class KubeCluster implements Cluster {
   }
 
   podLogs(namespace: string, pod: string, container: string, tailLines: number, previous = false, signal?: AbortSignal): Promise<string> {
-    return this.call({ verb: 'get', resource: 'pods', subresource: 'log', namespace }, signal, (o) =>
-      this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous }, o),
+    return this.call(
+      { verb: 'get', resource: 'pods', subresource: 'log', namespace },
+      signal,
+      (o) => this.core.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous }, o),
+      'text',
     );
   }
 
@@ -255,11 +259,15 @@ export class KubeCluster implements Cluster {
     }
   }
 
-  /** Runs one API call with the time limit, turning every failure into a KubeError. */
-  private async call<T>(p: Permission, signal: AbortSignal | undefined, fn: (options: never) => Promise<T>): Promise<T> {
+  /**
+   * Runs one API call with the time limit, turning every failure into a KubeError. The answer's
+   * body is read up to the size limit, and a success that is not the JSON object asked for (an
+   * HTML page, plain text, a document cut short) is refused with what came instead.
+   */
+  private async call<T>(p: Permission, signal: AbortSignal | undefined, fn: (options: never) => Promise<T>, answer: 'json' | 'text' = 'json'): Promise<T> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    // client-node's per-call middleware: give the request our abort signal.
+    // client-node's per-call middleware: give the request our abort signal, and read its answer with our limits.
     const options = {
       middleware: [
         {
@@ -267,7 +275,10 @@ export class KubeCluster implements Cluster {
             ctx.setSignal(combined);
             return new Observable(Promise.resolve(ctx));
           },
-          post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+          post: (res: ResponseContext) => {
+            res.body = checkedBody(res, p, this.server, answer);
+            return new Observable(Promise.resolve(res));
+          },
         },
       ],
       middlewareMergeStrategy: 'append',
@@ -277,9 +288,72 @@ export class KubeCluster implements Cluster {
     } catch (err) {
       if (timeout.aborted) throw new KubeError(`${describePermission(p)}: the API server gave no answer within ${formatMs(this.timeoutMs)} (request-timeout)`, 0, 'Timeout');
       if (signal?.aborted) throw new KubeError(`${describePermission(p)}: stopped, the run's time budget ran out`, 0, 'Aborted');
+      if (err instanceof KubeError) throw err;
       throw toKubeError(err, p, this.server);
     }
   }
+}
+
+/**
+ * The body of an API answer, read at most once and at most DEFAULT_MAX_BYTES; for a success that
+ * must be JSON, anything else is refused with a description of what came.
+ */
+function checkedBody(res: ResponseContext, p: Permission, server: string, answer: 'json' | 'text'): ResponseBody {
+  const original = res.body;
+  let read: Promise<Buffer> | undefined;
+  const bytes = (): Promise<Buffer> => (read ??= readCapped(original, p, server));
+  const ok = res.httpStatusCode >= 200 && res.httpStatusCode < 300;
+  return {
+    text: async () => {
+      const text = (await bytes()).toString('utf8');
+      if (answer === 'json' && ok) {
+        const problem = notJsonObject(text, { status: res.httpStatusCode, headers: res.headers, text, ms: 0 });
+        if (problem) {
+          throw new KubeError(
+            `${describePermission(p)}: the API server ${server} answered HTTP ${res.httpStatusCode} with ${problem}`,
+            0,
+            'BadAnswer',
+            'Something between the runner and the API server (a proxy, an ingress, a load balancer) answered instead of it, or the answer was cut short: check the server URL in the kubeconfig.',
+          );
+        }
+      }
+      return text;
+    },
+    binary: bytes,
+    stream: () => null,
+  };
+}
+
+/** What a success body is when it is not a JSON object, or undefined when it is one. */
+function notJsonObject(text: string, seen: HttpResponse): string | undefined {
+  if (!/^\s*\{/.test(text)) return `${/^\s*\[/.test(text) ? 'a JSON list' : describeBody(seen)} instead of a JSON object`;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (err) {
+    return `JSON that does not parse, cut short or malformed (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function readCapped(body: ResponseBody, p: Permission, server: string): Promise<Buffer> {
+  const stream = body.stream();
+  if (!stream) return body.binary();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.byteLength;
+    if (size > DEFAULT_MAX_BYTES) {
+      await stream.cancel().catch(() => undefined);
+      throw new KubeError(
+        `${describePermission(p)}: the answer of the API server ${server} is larger than ${Math.round(DEFAULT_MAX_BYTES / 1048576)} MiB; refusing to read it`,
+        0,
+        'TooLarge',
+        'Something between the runner and the API server may be answering instead of it; check the server URL in the kubeconfig.',
+      );
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Turns a client-node failure (ApiException with a Status body, or a network error) into a KubeError. */
@@ -289,8 +363,20 @@ export function toKubeError(err: unknown, p: Permission, server: string): KubeEr
     const status = parseStatus((err as { body?: unknown }).body);
     return statusError(code, status.reason ?? '', status.message ?? '', p);
   }
-  return new KubeError(`${describePermission(p)}: cannot reach the API server ${server}: ${describeNetworkError(err)}`, 0, 'NetworkError', networkHint(err));
+  if (CUT_SHORT.has(networkCode(err))) {
+    return new KubeError(
+      `${describePermission(p)}: the API server ${server}: ${describeNetworkError(err)}`,
+      0,
+      'NetworkError',
+      'The connection broke during the exchange: the API server, or a proxy or load balancer in front of it, closed it. Retry; if it persists, look at their logs.',
+    );
+  }
+  const reason = describeNetworkError(err).startsWith('TLS') ? 'TLSError' : 'NetworkError';
+  return new KubeError(`${describePermission(p)}: cannot reach the API server ${server}: ${describeNetworkError(err)}`, 0, reason, networkHint(err));
 }
+
+/** Network failures after the connection was made: the server was reached, then the exchange broke. */
+const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 function networkHint(err: unknown): string | undefined {
   const text = describeNetworkError(err);
@@ -330,6 +416,11 @@ function parseStatus(body: unknown): { reason?: string; message?: string } {
     try {
       value = JSON.parse(body);
     } catch {
+      const seen: HttpResponse = { status: 0, headers: {}, text: body, ms: 0 };
+      const description = describeBody(seen);
+      if (description.startsWith('an HTML page')) {
+        return { message: `${description} instead of a Kubernetes Status: a proxy, ingress or load balancer in front of the API server answered` };
+      }
       return { message: body.trim().slice(0, 200) };
     }
   }

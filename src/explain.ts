@@ -7,7 +7,7 @@ import { KubeError } from './cluster.js';
 import type { MfcError } from './errors.js';
 import { HttpStatusError } from './endpoint.js';
 import { GrafanaAuthError } from './grafana.js';
-import { HttpError } from './http.js';
+import { DEFAULT_MAX_BYTES, HttpError } from './http.js';
 import type { CheckId } from './types.js';
 
 export interface Explanation {
@@ -18,17 +18,19 @@ export interface Explanation {
 
 export function explain(id: CheckId, err: MfcError): Explanation {
   if (err instanceof GrafanaAuthError) return { hint: err.hint, retryable: false };
-  if (err instanceof KubeError) return { hint: err.hint ?? kubeHint(err), retryable: err.status !== 401 && err.status !== 403 };
+  // Waiting cannot fix refused credentials or permissions, nor an API server certificate the kubeconfig does not trust.
+  if (err instanceof KubeError) return { hint: err.hint ?? kubeHint(err), retryable: err.status !== 401 && err.status !== 403 && err.reason !== 'TLSError' };
   const service = id.startsWith('prometheus') ? 'Prometheus' : 'Grafana';
   const input = service === 'Prometheus' ? 'prometheus-service' : 'grafana-service';
   if (err instanceof HttpStatusError && err.fromProxy) return { hint: proxyHint(err, service, input), retryable: true };
-  if (err instanceof HttpStatusError) return { hint: err.hint ?? statusHint(err.status, service), retryable: true };
+  if (err instanceof HttpStatusError) return { hint: err.hint ?? (isHtml(err.body) ? htmlHint(service) : statusHint(err.status, service)), retryable: true };
   if (err instanceof HttpError) return { hint: networkHint(err, service), retryable: true };
   return { hint: err.hint ?? `${service} answered something unexpected: check that the ${input} input names ${service}'s HTTP port.`, retryable: true };
 }
 
 function kubeHint(err: KubeError): string | undefined {
   if (err.reason === 'Timeout') return 'The API server is slow or overloaded; raise request-timeout if this cluster is always slow.';
+  if (err.status >= 500) return 'The API server, or a proxy or load balancer in front of it, failed to answer: retry; if it persists, check the control plane\'s health.';
   return undefined;
 }
 
@@ -41,7 +43,16 @@ function proxyHint(err: HttpStatusError, service: string, input: string): string
   return `The API server's proxy could not reach ${service}: check the ${input} input and the Service.`;
 }
 
+function isHtml(body: string): boolean {
+  return /^\s*<(!doctype|html)/i.test(body);
+}
+
+function htmlHint(service: string): string {
+  return `An HTML error page came back instead of ${service}'s JSON: a proxy, ingress or load balancer between the runner and ${service} answered with a server error. Check that it routes to ${service}, its logs, and ${service}'s (kubectl logs -l app=${service.toLowerCase()}).`;
+}
+
 function statusHint(status: number, service: string): string {
+  if (status === 503 && service === 'Prometheus') return 'Prometheus answers 503 while it starts (replaying its write-ahead log) or when it is overloaded: raise wait if it was just deployed, else look at its logs (kubectl logs -l app=prometheus).';
   if (status === 404) return `${service} answered 404: the ${service === 'Prometheus' ? 'prometheus' : 'grafana'}-service port may not be ${service}'s HTTP API, or a path prefix (--web.route-prefix, root_url sub-path) is in use.`;
   if (status >= 500) return `${service} answered with a server error: look at its logs (kubectl logs -l app=${service.toLowerCase()}).`;
   return `${service} refused the request: check the access settings.`;
@@ -50,5 +61,9 @@ function statusHint(status: number, service: string): string {
 function networkHint(err: HttpError, service: string): string {
   if (err.code === 'TIMEOUT') return `${service} did not answer within request-timeout: it may be overloaded or starting; raise wait or request-timeout.`;
   if (err.code === 'ECONNREFUSED') return `Nothing listens at ${service}'s address: check the URL (direct access) or the port-forward's target port.`;
+  if (err.code === 'TOO_LARGE') return `The action reads at most ${DEFAULT_MAX_BYTES / 1048576} MiB per answer: a proxy in front of ${service} may be answering instead of it, or the answer is unusually large.`;
+  if (err.code === 'ECONNRESET' || err.code === 'UND_ERR_SOCKET' || err.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+    return `The connection broke during the answer: ${service}, or a proxy in front of it (the API server's service proxy, an ingress), closed it. ${service} may be restarting: look at its pod's restarts and logs.`;
+  }
   return `${service} could not be reached: ${err.message}`;
 }

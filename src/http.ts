@@ -38,7 +38,8 @@ export class HttpError extends MfcError {
   }
 }
 
-const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+/** The largest answer the action reads. */
+export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
 
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const started = Date.now();
@@ -95,12 +96,15 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
 /** The innermost error code of a network failure (undici wraps the socket error in `cause`). */
 export function networkCode(err: unknown): string {
   let e: unknown = err;
+  let socketClosed = false;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET' && !code.startsWith('UND_ERR_ABORT')) return code;
+    if (code === 'UND_ERR_SOCKET') socketClosed = true;
+    else if (typeof code === 'string' && !code.startsWith('UND_ERR_ABORT')) return code;
     e = (e as { cause?: unknown }).cause;
   }
-  return 'NETWORK';
+  // undici's "other side closed": the peer ended the connection before the answer was complete.
+  return socketClosed ? 'UND_ERR_SOCKET' : 'NETWORK';
 }
 
 const NETWORK_MESSAGES: Record<string, string> = {
@@ -114,7 +118,7 @@ const NETWORK_MESSAGES: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
   UND_ERR_HEADERS_TIMEOUT: 'no answer headers in time (request-timeout)',
   UND_ERR_BODY_TIMEOUT: 'the answer body stalled (request-timeout)',
-  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  UND_ERR_SOCKET: 'the connection was reset: the other side closed it before the answer was complete',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short (content-length mismatch)',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
   SELF_SIGNED_CERT_IN_CHAIN: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
