@@ -2,6 +2,7 @@
  * Grafana datasource provisioning files (what the ConfigMap holds) and datasource URLs (which
  * Service and port they point at, as the cluster's DNS would resolve them from Grafana's pod).
  */
+import { trimTrailingSlashes } from './http.js';
 import { parseAllDocuments } from 'yaml';
 
 export interface ProvisionedDatasource {
@@ -45,7 +46,13 @@ function parseFile(file: string, text: string): ProvisioningFile {
     const line = err?.linePos?.[0]?.line;
     return { file, datasources: [], error: `${file} is not valid YAML${line ? ` (line ${line})` : ''}` };
   }
-  const doc: unknown = first.toJS();
+  let doc: unknown;
+  try {
+    doc = first.toJS();
+  } catch (err) {
+    // Anchors that expand exponentially ("Excessive alias count"): Grafana refuses them too.
+    return { file, datasources: [], error: `${file} is not usable YAML (${err instanceof Error ? err.message : String(err)})` };
+  }
   if (!isRecord(doc) || !Array.isArray(doc.datasources)) {
     return { file, datasources: [], error: `${file} has no \`datasources:\` list` };
   }
@@ -104,16 +111,20 @@ function normalizeUrl(url: string): string {
   try {
     const u = new URL(url);
     const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-    return `${u.protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
+    return `${u.protocol}//${u.hostname.toLowerCase()}:${port}${trimTrailingSlashes(u.pathname)}`;
   } catch {
-    return url.trim().replace(/\/+$/, '');
+    return trimTrailingSlashes(url.trim());
   }
 }
+
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A scalar field as text; a list or mapping where text belongs reads as empty. */
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return '';
 }

@@ -6,7 +6,7 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Cluster } from './cluster.js';
 import { MfcError } from './errors.js';
-import { clip, httpRequest, parseJson, type HttpResponse } from './http.js';
+import { clip, httpRequest, parseJson, trimTrailingSlashes, type HttpResponse } from './http.js';
 import type { ServiceRef } from './types.js';
 
 export interface EndpointRequest {
@@ -52,7 +52,7 @@ export function proxyEndpoint(cluster: Cluster, namespace: string, svc: ServiceR
 }
 
 export function urlEndpoint(baseUrl: string, timeoutMs: number, description = baseUrl): Endpoint {
-  const base = baseUrl.replace(/\/+$/, '');
+  const base = trimTrailingSlashes(baseUrl);
   return {
     description,
     mode: 'direct',

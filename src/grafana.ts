@@ -72,11 +72,11 @@ export class GrafanaClient {
     const what = 'Grafana GET /api/health';
     const res = await this.endpoint.request({ method: 'GET', path: '/api/health', what, signal });
     if (res.status === 503) {
-      const body = parseJson<Record<string, unknown>>(res, what);
-      if (typeof body.database === 'string') return { database: body.database, version: String(body.version ?? '') };
+      const body = objectOf(parseJson<unknown>(res, what));
+      if (typeof body.database === 'string') return { database: body.database, version: text(body.version) };
     }
-    const body = parseJson<Record<string, unknown>>(expectOk(res, what), what);
-    return { database: String(body.database ?? ''), version: String(body.version ?? '') };
+    const body = objectOf(parseJson<unknown>(expectOk(res, what), what));
+    return { database: text(body.database), version: text(body.version) };
   }
 
   async datasources(signal?: AbortSignal): Promise<GrafanaDatasource[]> {
@@ -97,7 +97,7 @@ export class GrafanaClient {
   async datasourceHealth(uid: string, signal?: AbortSignal): Promise<DatasourceHealth> {
     const what = `Grafana GET /api/datasources/uid/${uid}/health`;
     const res = await this.authed({ method: 'GET', path: `/api/datasources/uid/${encodeURIComponent(uid)}/health`, what, signal }, [400]);
-    const body = parseJson<Record<string, unknown>>(res, what);
+    const body = objectOf(parseJson<unknown>(res, what));
     const status = str(body.status) || (res.status === 200 ? 'OK' : 'ERROR');
     return { ok: res.status === 200 && status === 'OK', status, message: str(body.message), httpStatus: res.status };
   }
@@ -116,7 +116,7 @@ export class GrafanaClient {
       { method: 'POST', path: '/api/ds/query', what, signal, body, headers: { 'content-type': 'application/json' } },
       [400, 207, 502],
     );
-    const parsed = parseJson<Record<string, unknown>>(res, what);
+    const parsed = objectOf(parseJson<unknown>(res, what));
     const results = isRecord(parsed.results) ? parsed.results : undefined;
     const a = results && isRecord(results.A) ? results.A : undefined;
     if (!a) return { series: 0, httpStatus: res.status, error: str(parsed.message) || `no result for the query (HTTP ${res.status})` };
@@ -207,4 +207,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/** A JSON answer's fields; an answer that is not an object has none. */
+function objectOf(body: unknown): Record<string, unknown> {
+  return isRecord(body) ? body : {};
+}
+
+/**
+ * A scalar as text ('' when absent). `String(value)` is not safe on parsed JSON: `{"toString": 1}`
+ * has no usable conversion and makes it throw.
+ */
+function text(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'object') return String(v);
+  return JSON.stringify(v);
 }

@@ -169,6 +169,13 @@ export function describeBody(res: HttpResponse): string {
   return `text "${clip(text.replace(/\s+/g, ' '), 120)}"`;
 }
 
+/** Without its trailing slashes; a loop, as `/\/+$/` takes quadratic time on long runs of slashes. */
+export function trimTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end--;
+  return text.slice(0, end);
+}
+
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -45,7 +45,7 @@ export function loadKubeConfig(yamlText: string, context: string, env: NodeJS.Pr
   if (!cluster) throw new SettingsError('kubeconfig', `context "${ctx.name}" in ${source} names cluster "${ctx.cluster}", which is not defined`);
   if (!cluster.server) throw new SettingsError('kubeconfig', `cluster "${cluster.name}" in ${source} has no server URL`);
   if (!/^https?:\/\//.test(cluster.server)) {
-    throw new SettingsError('kubeconfig', `cluster "${cluster.name}" in ${source} has server "${cluster.server}"; expected an https:// URL`);
+    throw new SettingsError('kubeconfig', `cluster "${cluster.name}" in ${source} has server "${withoutUserinfo(cluster.server)}"; expected an https:// URL`);
   }
   const user = kc.getCurrentUser();
   if (!user) throw new SettingsError('kubeconfig', `context "${ctx.name}" in ${source} names user "${ctx.user}", which is not defined`);
@@ -115,20 +115,40 @@ function hasCredentials(user: KcUser): boolean {
   );
 }
 
-/** Registers every credential of every user, so none can be printed, whichever context is used. */
+/**
+ * Registers every credential of every user, so none can be printed, whichever context is used.
+ * The entries are read as the YAML gave them: any field may hold a number, a list or a mapping.
+ */
 function registerCredentials(kc: KubeConfig): void {
   for (const user of kc.getUsers()) {
-    secrets.add(user.token);
-    secrets.add(user.password);
-    secrets.add(user.keyData);
-    if (user.keyData) secrets.add(decodeBase64(user.keyData));
-    const providerConfig = (user.authProvider as { config?: Record<string, unknown> } | undefined)?.config ?? {};
-    for (const [key, value] of Object.entries(providerConfig)) {
-      if (typeof value === 'string' && /token|secret|password|key/i.test(key)) secrets.add(value);
+    for (const value of [user.token, user.password, user.keyData]) secrets.add(textOf(value));
+    const keyData = textOf(user.keyData);
+    if (keyData) secrets.add(decodeBase64(keyData));
+    const providerConfig: unknown = (user.authProvider as { config?: unknown } | null | undefined)?.config;
+    if (isRecord(providerConfig)) {
+      for (const [key, value] of Object.entries(providerConfig)) {
+        if (/token|secret|password|key/i.test(key)) secrets.add(textOf(value));
+      }
     }
-    const execEnv = (user.exec as { env?: { value?: unknown }[] } | undefined)?.env ?? [];
-    for (const entry of execEnv) if (typeof entry.value === 'string') secrets.add(entry.value);
+    const execEnv: unknown = (user.exec as { env?: unknown } | null | undefined)?.env;
+    for (const entry of Array.isArray(execEnv) ? execEnv : isRecord(execEnv) ? [execEnv] : []) {
+      if (isRecord(entry)) secrets.add(textOf(entry.value));
+    }
   }
+}
+
+/** A scalar YAML value as text (numbers too: `token: 12345678` is a credential); undefined otherwise. */
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' ? String(value) : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A URL for a message, without its `user:password@` part (everything up to the last `@`). */
+function withoutUserinfo(url: string): string {
+  return String(url).replace(/^([^/]*\/\/)?.*@/s, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
 function decodeBase64(text: string): string {

@@ -21,6 +21,7 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import type { ObjectPath, ObjectRef, SourceLocation } from './diagnose/types.js';
+import { trimTrailingSlashes } from './http.js';
 
 export interface ManifestIndex {
   /** Files read (paths relative to the base directory, with forward slashes), objects indexed. */
@@ -167,7 +168,7 @@ async function expandPattern(pattern: string, base: string, notes: Notes): Promi
     if (stat === undefined) return [];
     if (stat.isFile()) return [abs];
     if (!stat.isDirectory()) return [];
-    glob = `${pattern.replace(/\/+$/, '')}/**/*`;
+    glob = `${trimTrailingSlashes(pattern)}/**/*`;
   }
   if (typeof fsp.glob !== 'function') {
     notes.add('pattern', `manifests: "${pattern}" cannot be expanded: globs need Node.js 22 or later.`);

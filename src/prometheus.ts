@@ -4,7 +4,7 @@
  */
 import { MfcError } from './errors.js';
 import { expectOk, type Endpoint } from './endpoint.js';
-import { parseJson } from './http.js';
+import { clip, parseJson } from './http.js';
 
 export interface Target {
   readonly scrapePool: string;
@@ -37,10 +37,10 @@ export class PrometheusClient {
   async query(expr: string, signal?: AbortSignal): Promise<Series[]> {
     const data = await this.get(`/api/v1/query?query=${encodeURIComponent(expr)}`, 'Prometheus GET /api/v1/query', signal);
     if (!isRecord(data) || !Array.isArray(data.result)) return [];
-    if (data.resultType === 'scalar' || data.resultType === 'string') return [{ metric: {}, value: String(data.result[1] ?? '') }];
+    if (data.resultType === 'scalar' || data.resultType === 'string') return [{ metric: {}, value: text(data.result[1] ?? '') }];
     return data.result.filter(isRecord).map((r) => ({
       metric: labelsOf(r.metric),
-      value: Array.isArray(r.value) ? String(r.value[1]) : Array.isArray(r.values) ? String(r.values.at(-1)?.[1] ?? '') : '',
+      value: Array.isArray(r.value) ? text(r.value[1]) : Array.isArray(r.values) ? text(lastSample(r.values)?.[1] ?? '') : '',
     }));
   }
 
@@ -53,13 +53,13 @@ export class PrometheusClient {
   private async get(path: string, what: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json' } });
     if (res.status >= 400 && res.text.includes('"errorType"')) {
-      const body = parseJson<Record<string, unknown>>(res, what);
-      throw new MfcError(`${what}: HTTP ${res.status} ${String(body.errorType)}: ${String(body.error)}`);
+      const body = envelope(parseJson<unknown>(res, what));
+      throw new MfcError(`${what}: HTTP ${res.status} ${text(body.errorType)}: ${text(body.error)}`);
     }
     expectOk(res, what);
-    const body = parseJson<Record<string, unknown>>(res, what);
+    const body = envelope(parseJson<unknown>(res, what));
     if (body.status !== 'success') {
-      throw new MfcError(`${what}: status "${String(body.status)}"${body.error ? `: ${String(body.error)}` : ''}`);
+      throw new MfcError(`${what}: status "${text(body.status)}"${body.error ? `: ${text(body.error)}` : ''}`);
     }
     return body.data;
   }
@@ -78,6 +78,27 @@ function toTarget(t: Record<string, unknown>): Target {
     scrapeUrl: str(t.scrapeUrl),
     scrapeInterval: str(t.scrapeInterval),
   };
+}
+
+/** The answer's envelope; an answer that is not a JSON object has none of its fields. */
+function envelope(body: unknown): Record<string, unknown> {
+  return isRecord(body) ? body : {};
+}
+
+/** The last `[time, value]` pair of a range result, if it is one. */
+function lastSample(values: unknown[]): unknown[] | undefined {
+  const last = values.at(-1);
+  return Array.isArray(last) ? last : undefined;
+}
+
+/**
+ * Any JSON value as text, for messages and sample values. `String(value)` is not safe on parsed
+ * JSON: `{"toString": 1}` has no usable conversion and makes it throw.
+ */
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || typeof v !== 'object') return String(v);
+  return clip(JSON.stringify(v), 200);
 }
 
 function labelsOf(v: unknown): Record<string, string> {

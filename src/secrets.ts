@@ -9,9 +9,12 @@ export class SecretRegistry {
   private readonly values = new Set<string>();
   private readonly listeners: Listener[] = [];
 
-  /** Registers a credential (and its base64 and URL-encoded forms, which also leak it). */
+  /**
+   * Registers a credential (and its base64 and URL-encoded forms, which also leak it). Values read
+   * from YAML may be anything: only text is a credential here.
+   */
   add(value: string | undefined | null): void {
-    if (!value || value.length < 4) return;
+    if (typeof value !== 'string' || value.length < 4) return;
     for (const form of forms(value)) {
       if (this.values.has(form)) continue;
       this.values.add(form);

@@ -5,6 +5,7 @@
  */
 import { isMap, parseDocument } from 'yaml';
 import { SettingsError } from './errors.js';
+import { trimTrailingSlashes } from './http.js';
 import { CHECK_IDS, type AccessMode, type CheckId, type ServiceRef, type Settings } from './types.js';
 
 /**
@@ -376,13 +377,6 @@ function parseHttpUrl(text: string, input: string): URL {
     throw new SettingsError(input, `${quote(url.href)} is not an http(s) URL; expected e.g. http://host:port`);
   }
   return url;
-}
-
-/** Without its trailing slashes; a loop, as `/\/+$/` takes quadratic time on long runs of slashes. */
-function trimTrailingSlashes(text: string): string {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === '/') end--;
-  return text.slice(0, end);
 }
 
 function hideUserinfo(text: string): string {

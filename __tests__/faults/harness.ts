@@ -6,7 +6,7 @@
 import { expect } from '@jest/globals';
 import { runEngine } from '../../src/engine.js';
 import { parseSettings } from '../../src/settings.js';
-import type { CheckResult, Report } from '../../src/types.js';
+import { CHECK_IDS, type CheckResult, type Report } from '../../src/types.js';
 import { startCluster, type SimulatedCluster } from '../../sim/cluster.js';
 
 export interface FaultRun {
@@ -19,21 +19,8 @@ export interface FaultRun {
   readonly boundMs: number;
 }
 
-export const ALL_CHECKS = [
-  'cluster-access',
-  'prometheus-pod',
-  'grafana-pod',
-  'prometheus-service',
-  'prometheus-api',
-  'prometheus-targets',
-  'prometheus-query',
-  'grafana-api',
-  'datasource-configmap',
-  'datasource-mounted',
-  'grafana-datasource',
-  'grafana-datasource-health',
-  'grafana-query',
-] as const;
+/** Every check id, in the contract's order. */
+export const ALL_CHECKS = CHECK_IDS;
 
 /** A cluster that Prometheus has scraped once, with no fault switched on. */
 export async function settledCluster(): Promise<SimulatedCluster> {

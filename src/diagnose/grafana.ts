@@ -20,6 +20,7 @@ import { parseAllDocuments } from 'yaml';
 import { describePod } from '../checks/pod-check.js';
 import { KubeError, type ExecResult } from '../cluster.js';
 import { parseProvisioning, sameUrl, serviceTargetOf, type ProvisionedDatasource } from '../datasource.js';
+import { trimTrailingSlashes } from '../http.js';
 import { isReady } from '../endpoint.js';
 import type { CheckId, CheckResult, Settings } from '../types.js';
 import type { DiagnoseContext, Finding, ObjectPath, ObjectRef, Prober } from './types.js';
@@ -798,7 +799,7 @@ async function fromGrafanaPod(p: Probe, url: string): Promise<{ pod?: string; lo
   }
   const containers = pod.spec?.containers ?? [];
   const container = (containers.find((c) => c.name === 'grafana') ?? containers[0])?.name ?? 'grafana';
-  const safe = withoutCredentials(url).replace(/\/+$/, '');
+  const safe = trimTrailingSlashes(withoutCredentials(url));
   const host = hostOf(safe);
   if (!host) {
     p.note(`the datasource url ${safe} has no host name: it was not tested from the Grafana pod`);

@@ -1,0 +1,92 @@
+/**
+ * Properties of the Prometheus client's answer parsing: whatever Prometheus (or a proxy in front
+ * of it) answers — any JSON value, any status, real answers from the wire reference with parts
+ * replaced or removed — activeTargets, query and configYaml return or throw an MfcError, promptly.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { PrometheusClient } from '../../src/prometheus.js';
+import { emptyVector, html502, promError, proxyNoEndpoints, SELF_TARGET, taskflowTargets, upSeries, vector } from '../fixtures/endpoints.js';
+import { answerText, anyStatus, constantEndpoint, hostileJson, mutatedJson, params, settlesWithOurErrors, type Answer } from './arbitraries.js';
+
+const KEYS = ['status', 'data', 'error', 'errorType', 'activeTargets', 'droppedTargets', 'labels', 'discoveredLabels', 'scrapePool', 'health', 'job', 'result', 'resultType', 'metric', 'value', 'values', 'yaml', 'kind', 'message'];
+
+const REAL: readonly Answer[] = [
+  taskflowTargets(),
+  taskflowTargets({ redis: { health: 'down', lastError: 'connection refused' } }),
+  { status: 200, text: JSON.stringify({ status: 'success', data: { activeTargets: [SELF_TARGET], droppedTargets: [] } }) },
+  vector(upSeries()),
+  emptyVector(),
+  { status: 200, text: JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1741944662.781, '1'] } }) },
+  { status: 200, text: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { job: 'x' }, values: [[1, '1'], [2, '0']] }] } }) },
+  { status: 200, text: JSON.stringify({ status: 'success', data: { yaml: 'global:\n  scrape_interval: 15s\n' } }) },
+  promError('bad_data', 'invalid parameter "query": 1:1: parse error: unexpected end of input'),
+  promError('timeout', 'query timed out in expression evaluation'),
+  proxyNoEndpoints(),
+  html502,
+];
+
+/** A real answer with its body mutated, or any JSON, with the real status or any other. */
+const answer: fc.Arbitrary<Answer> = fc.oneof(
+  fc.tuple(fc.constantFrom(...REAL), fc.option(anyStatus(), { freq: 3 })).chain(([real, status]) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(real.text);
+    } catch {
+      return fc.constant({ ...real, status: status ?? real.status });
+    }
+    return answerText(mutatedJson(body, KEYS)).map((text) => ({ status: status ?? real.status, headers: real.headers, text }));
+  }),
+  fc.tuple(anyStatus(), answerText(hostileJson(KEYS)), fc.constantFrom<Record<string, string>>({}, { 'content-type': 'application/json' }, { 'content-type': 'text/html' })).map(([status, text, headers]) => ({ status, headers, text })),
+);
+
+async function exercise(a: Answer): Promise<void> {
+  const client = new PrometheusClient(constantEndpoint(a));
+  const targets = await settlesWithOurErrors(() => client.activeTargets());
+  if (Array.isArray(targets)) {
+    for (const t of targets) for (const v of [t.job, t.health, t.scrapePool, t.lastError, ...Object.values(t.labels)]) expect(typeof v).toBe('string');
+  }
+  const series = await settlesWithOurErrors(() => client.query('up{job="kubernetes-pods"}'));
+  if (Array.isArray(series)) for (const s of series) expect(typeof s.value).toBe('string');
+  const yaml = await settlesWithOurErrors(() => client.configYaml());
+  if (!(yaml instanceof Error)) expect(typeof yaml).toBe('string');
+}
+
+describe('PrometheusClient on arbitrary answers', () => {
+  it('reads the real answers', async () => {
+    const targets = await new PrometheusClient(constantEndpoint(taskflowTargets())).activeTargets();
+    expect(targets.map((t) => t.labels.app)).toEqual(['backend-api', 'postgres', 'redis']);
+    expect(await new PrometheusClient(constantEndpoint(vector(upSeries()))).query('up')).toHaveLength(3);
+  });
+
+  it('returns or throws an MfcError for any answer', async () => {
+    await fc.assert(
+      fc.asyncProperty(answer, async (a) => {
+        await exercise(a);
+      }),
+      params(400),
+    );
+  });
+
+  it('survives values whose keys shadow Object.prototype, and answers that are not objects, in every field', async () => {
+    const hostile: unknown[] = [{ toString: 1 }, { valueOf: 1, toString: 1 }, { toString: {} }, [{ toString: 1 }], null, 7, []];
+    const places = ['root', 'status', 'error', 'errorType', 'resultType', 'scalar', 'value', 'values', 'yaml'];
+    for (const v of hostile) {
+      for (const where of places) {
+        for (const status of [200, 400, 422, 503]) {
+          const body =
+            where === 'root'
+              ? v
+              : where === 'scalar'
+                ? { status: 'success', data: { resultType: 'scalar', result: [1, v] } }
+                : where === 'value' || where === 'values'
+                  ? { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, [where]: where === 'value' ? [1, v] : [[1, v]] }] } }
+                  : where === 'yaml'
+                    ? { status: 'success', data: { yaml: v } }
+                    : { status: 'error', errorType: 'bad_data', error: 'x', [where]: v };
+          await exercise({ status, text: JSON.stringify(body) });
+        }
+      }
+    }
+  });
+});
