@@ -48,5 +48,8 @@ describe('metrics flow', () => {
     expect(run.exitCode).toBe(1);
     expect(run.outputs['failed-checks']).toContain('prometheus-targets');
     expect(run.summary).toMatch(/wait/);
+    const rootCause = run.report?.rootCause as { checkId: string; cause: string; fix: string } | undefined;
+    expect(rootCause?.cause).toMatch(/^Prometheus started \d+ s ago and has not discovered its targets yet: the first samples are expected within \d+ s/);
+    expect(rootCause?.fix).toMatch(/^Raise the wait input/);
   }, 90_000);
 });

@@ -1062,7 +1062,10 @@ async function targetsFindings(p: Probe): Promise<void> {
     waitFindings.push(notScrapedYet(p, interval, unscraped.map(appOf)));
   }
 
-  p.findings.push(...jobMissing, ...rbac, ...stale, ...nsFindings, ...labelFindings, ...stateFindings, ...downFindings, ...waitFindings);
+  const found = [...jobMissing, ...rbac, ...stale, ...nsFindings, ...labelFindings, ...stateFindings, ...downFindings, ...waitFindings];
+  // Nothing wrong was found and nothing is discovered yet: Prometheus may just have started.
+  const pending = !found.length && !targets.length ? await discoveryPending(p, job?.scrapeInterval ?? DEFAULT_INTERVAL) : undefined;
+  p.findings.push(...found, ...(pending ? [pending] : []));
 }
 
 /** The scrape job as the ConfigMap holds it, or why it could not be read. */
@@ -1192,6 +1195,23 @@ async function downFinding(p: Probe, t: Target, pod: V1Pod | undefined, job: Job
   };
 }
 
+/** Time Prometheus's discovery takes to hand its first targets to the scrapers (its target manager updates every 5 s). */
+const DISCOVERY_SETTLE_MS = 10_000;
+
+/** Prometheus started so recently that its discovery and first scrapes may still be ahead. */
+async function discoveryPending(p: Probe, interval: string): Promise<Finding | undefined> {
+  const pod = await p.prometheusPod();
+  const started = pod?.status?.containerStatuses?.map((c) => c.state?.running?.startedAt).find(Boolean);
+  if (!started) return undefined;
+  const age = Date.now() - new Date(started).getTime();
+  const settle = DISCOVERY_SETTLE_MS + 2 * (durationMs(interval) || durationMs(DEFAULT_INTERVAL));
+  if (age < 0 || age >= settle) return undefined;
+  return {
+    cause: `Prometheus started ${Math.floor(age / 1000)} s ago and has not discovered its targets yet: the first samples are expected within ${Math.ceil((settle - age) / 1000)} s (scrape_interval ${interval})`,
+    fix: `Raise the wait input to cover Prometheus's start-up (e.g. wait: ${formatDuration(settle)}): a stack deployed just now needs its first discovery and one or two scrape intervals`,
+  };
+}
+
 function notScrapedYet(p: Probe, interval: string, apps: readonly string[] = []): Finding {
   const ms = durationMs(interval) || durationMs(DEFAULT_INTERVAL);
   const twice = 2 * ms;
@@ -1258,6 +1278,11 @@ async function queryFindings(p: Probe): Promise<void> {
   const query = settings.query;
 
   if (!allTargets.length) {
+    const pending = await discoveryPending(p, interval);
+    if (pending) {
+      p.findings.push(pending);
+      return;
+    }
     p.findings.push({
       cause: `Prometheus has no active target, so ${query} has nothing to return`,
       fix: `Make Prometheus discover its targets first (see the prometheus-targets diagnosis)`,
