@@ -6,6 +6,7 @@
 import { isMap, parseDocument } from 'yaml';
 import { SettingsError } from './errors.js';
 import { trimTrailingSlashes } from './http.js';
+import { splitOutsideParens } from './selector.js';
 import { CHECK_IDS, type AccessMode, type CheckId, type ServiceRef, type Settings } from './types.js';
 
 /**
@@ -150,24 +151,6 @@ export function parseSelector(text: string, input: string): string {
     throw new SettingsError(input, `${quote(text)} selects every pod; ${SELECTOR_FORM}`);
   }
   return requirements.map((requirement) => parseRequirement(requirement, input)).join(',');
-}
-
-/** Splits at the commas that are not inside parentheses (`a in (x,y),b` → `a in (x,y)`, `b`), in linear time. */
-function splitOutsideParens(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth = Math.max(0, depth - 1);
-    else if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
 }
 
 function parseRequirement(text: string, input: string): string {
