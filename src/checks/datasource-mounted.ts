@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
-import { KubeError } from '../cluster.js';
+import { KubeError, type Cluster } from '../cluster.js';
 import { isReady } from '../endpoint.js';
 import { fail, pass, warn, type Check } from './check.js';
 
@@ -87,7 +87,7 @@ export const datasourceMounted: Check = {
 };
 
 async function verifyInContainer(
-  cluster: Parameters<Check['run']>[0]['cluster'],
+  cluster: Cluster,
   ns: string,
   podName: string,
   files: readonly MountedFile[],
