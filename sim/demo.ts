@@ -24,14 +24,18 @@ async function main(): Promise<number> {
   const chosen = scenario(values.scenario ?? 'healthy');
   process.stdout.write(`Starting the simulated TaskFlow cluster — scenario ${chosen.name}: ${chosen.description}\n`);
   const cluster = await startCluster({ scenario: chosen, scrapeInterval: '2s', log: (line) => process.stdout.write(`  ${line}\n`) });
+  // A stack deployed just now starts its apps a few seconds into the check; otherwise the check
+  // starts once Prometheus has scraped, and a broken stack is reported after a short wait.
   if (chosen.holdApps) setTimeout(() => void cluster.startApps(), 5000);
+  else await cluster.settle(20_000);
+  const wait = chosen.name === 'healthy' || chosen.holdApps ? '30s' : '5s';
   const dir = mkdtempSync(join(tmpdir(), 'mfc-demo-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, cluster.kubeconfig, { mode: 0o600 });
-  const args = ['--kubeconfig', kubeconfig, '--grafana-password', cluster.grafanaPassword, '--wait', '30s', '--lang', values.lang ?? 'en'];
+  const args = ['--kubeconfig', kubeconfig, '--grafana-password', cluster.grafanaPassword, '--wait', wait, '--lang', values.lang ?? 'en'];
   for (const [name, value] of Object.entries(chosen.inputs ?? {})) args.push(`--${name}`, value);
   args.push(...positionals);
-  process.stdout.write(`\n$ metrics-flow-check --kubeconfig ${kubeconfig} --grafana-password *** --wait 30s\n\n`);
+  process.stdout.write(`\n$ metrics-flow-check --kubeconfig ${kubeconfig} --grafana-password *** --wait ${wait}\n\n`);
   try {
     return await cli(args, {
       stdout: (t) => process.stdout.write(t),
