@@ -1,0 +1,129 @@
+/**
+ * Grafana rejected the credentials (401) or the permission (403): which credential was used, and
+ * where the Grafana Deployment takes its admin user and password from.
+ */
+import type { V1Container } from '@kubernetes/client-node';
+import type { CheckResult } from '../../types.js';
+import type { Probe } from './probe.js';
+import { clip, deploymentRef, refText, TEMPLATE_CONTAINERS } from './text.js';
+
+/** 401 or 403, when the check failed because Grafana refused its credentials or permission. */
+export function authStatus(result: CheckResult): 401 | 403 | undefined {
+  if (/HTTP 401 — Grafana rejected/.test(result.summary)) return 401;
+  if (/HTTP 403 — Grafana accepted/.test(result.summary)) return 403;
+  return undefined;
+}
+
+/** Grafana's own message, the parenthesis after the credential in the GrafanaAuthError message. */
+function authMessage(summary: string, credential: string): string {
+  const at = summary.indexOf(credential);
+  const rest = at >= 0 ? summary.slice(at + credential.length) : summary;
+  return /\(([^()]*)\)\s*$/.exec(rest)?.[1] ?? '';
+}
+
+function envIndex(c: V1Container | undefined, name: string): number {
+  return (c?.env ?? []).findIndex((e) => e.name === name);
+}
+
+/** The credential Grafana refused, and where its admin user and password come from. */
+export async function authProbe(p: Probe, result: CheckResult, status: 401 | 403): Promise<void> {
+  const s = p.settings;
+  const grafana = p.ctx.grafana;
+  const credential = grafana.credential;
+  const message = authMessage(result.summary, credential);
+  const http = `HTTP ${status}${message ? `: ${message}` : ''}`;
+  if (status === 403) {
+    p.add({
+      cause: `Grafana accepted ${credential} but refused the request (${http})`,
+      fix: `Give that ${grafana.auth.kind === 'token' ? 'service account' : 'user'} the Admin role in Grafana, or at least datasources:read and datasources:query on "${s.datasourceName}" (Administration → ${grafana.auth.kind === 'token' ? 'Service accounts' : 'Users'}).`,
+      evidence: [clip(result.summary, 300)],
+    });
+    return;
+  }
+  if (grafana.auth.kind === 'none') {
+    p.add({
+      cause: `Grafana's API refused a request without credentials (${http})`,
+      fix: 'Set the grafana-password input (the admin password, from a repository secret) or the grafana-token input.',
+      evidence: [clip(result.summary, 300)],
+    });
+    return;
+  }
+  if (grafana.auth.kind === 'token') {
+    p.add({
+      cause: `Grafana rejected the grafana-token (${http})`,
+      fix: 'The token is invalid, expired or revoked, or belongs to another Grafana: create a new service-account token (Administration → Service accounts) and update the secret behind the grafana-token input.',
+      evidence: [clip(result.summary, 300)],
+    });
+    return;
+  }
+  const user = grafana.auth.user;
+  const cause = `Grafana rejected ${credential} (${http})`;
+  const dep = await p.grafanaDeployment();
+  if (!dep) {
+    p.add({
+      cause,
+      fix: `Set the grafana-password input to Grafana's admin password: the value the Grafana Deployment gives GF_SECURITY_ADMIN_PASSWORD, or the password set in Grafana since.`,
+      evidence: [clip(result.summary, 300)],
+    });
+    return;
+  }
+  const depRef = deploymentRef(p.ns, dep.metadata?.name ?? 'grafana');
+  const containers = dep.spec?.template?.spec?.containers ?? [];
+  const ci = Math.max(0, containers.findIndex((c) => c.name === 'grafana' || (c.env ?? []).some((e) => e.name.startsWith('GF_SECURITY_ADMIN_'))));
+  const container = containers[ci];
+  const base = [...TEMPLATE_CONTAINERS, ci];
+
+  // The user name first: a different admin user explains the refusal whatever the password.
+  const ui = envIndex(container, 'GF_SECURITY_ADMIN_USER');
+  const userEnv = container?.env?.[ui];
+  if (userEnv?.value !== undefined && userEnv.value !== user) {
+    p.add({
+      cause: `${cause}: ${refText(depRef)} sets GF_SECURITY_ADMIN_USER to "${userEnv.value}", not "${user}"`,
+      fix: `Set the grafana-username input to "${userEnv.value}" (or change GF_SECURITY_ADMIN_USER).`,
+      evidence: [`${refText(depRef)}, container ${container?.name}: GF_SECURITY_ADMIN_USER=${userEnv.value}`],
+      target: { object: depRef, path: [...base, 'env', ui] },
+    });
+    return;
+  }
+  const pi = envIndex(container, 'GF_SECURITY_ADMIN_PASSWORD');
+  const fi = envIndex(container, 'GF_SECURITY_ADMIN_PASSWORD__FILE');
+  const passwordEnv = container?.env?.[pi];
+  const firstStart = 'Grafana applies it only when it creates the admin user, on its first start with an empty database: if the password was changed in Grafana since, use that one.';
+  const ref = passwordEnv?.valueFrom?.secretKeyRef;
+  if (ref?.name) {
+    const secret = `Secret ${p.ns}/${ref.name} key ${ref.key}`;
+    p.add({
+      cause,
+      fix: `Set the grafana-password input to the value of ${secret} (kubectl get secret ${ref.name} -n ${p.ns} -o jsonpath='{.data.${ref.key}}' | base64 -d), which ${refText(depRef)} gives Grafana as GF_SECURITY_ADMIN_PASSWORD. ${firstStart}`,
+      evidence: [`${refText(depRef)}, container ${container?.name}: GF_SECURITY_ADMIN_PASSWORD from ${secret}`],
+      target: { object: depRef, path: [...base, 'env', pi] },
+    });
+    return;
+  }
+  if (passwordEnv) {
+    p.add({
+      cause,
+      fix: `Set the grafana-password input to the GF_SECURITY_ADMIN_PASSWORD that ${refText(depRef)} sets in container ${container?.name} (better: move it to a Secret and use valueFrom.secretKeyRef). ${firstStart}`,
+      evidence: [`${refText(depRef)}, container ${container?.name}: GF_SECURITY_ADMIN_PASSWORD set ${passwordEnv.valueFrom ? 'from a reference' : 'inline'}`],
+      target: { object: depRef, path: [...base, 'env', pi] },
+    });
+    return;
+  }
+  if (fi >= 0) {
+    p.add({
+      cause,
+      fix: `Set the grafana-password input to the content of the file GF_SECURITY_ADMIN_PASSWORD__FILE names in ${refText(depRef)}. ${firstStart}`,
+      target: { object: depRef, path: [...base, 'env', fi] },
+    });
+    return;
+  }
+  const fromSecrets = (container?.envFrom ?? []).map((e) => e.secretRef?.name).filter(Boolean);
+  p.add({
+    cause,
+    fix: fromSecrets.length
+      ? `Set the grafana-password input to GF_SECURITY_ADMIN_PASSWORD from Secret ${p.ns}/${fromSecrets[0]} (envFrom of ${refText(depRef)}). ${firstStart}`
+      : `${refText(depRef)} sets no GF_SECURITY_ADMIN_PASSWORD, so Grafana's admin password is "admin" unless it was changed in Grafana: set the grafana-password input to it, or set GF_SECURITY_ADMIN_PASSWORD from a Secret.`,
+    evidence: [`${refText(depRef)}, container ${container?.name}: no GF_SECURITY_ADMIN_PASSWORD`],
+    target: { object: depRef, path: [...base, fromSecrets.length ? 'envFrom' : 'env'] },
+  });
+}
