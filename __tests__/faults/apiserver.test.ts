@@ -10,7 +10,7 @@ import type { SimulatedCluster } from '../../sim/cluster.js';
 import type { Fault } from '../../sim/kube/faults.js';
 import { kubeconfigYaml } from '../../sim/kube/kubeconfig.js';
 import { CertificateAuthority } from '../../sim/kube/pki.js';
-import { ALL_CHECKS, expectWellBehaved, idsWith, runFaulty, settledCluster, type FaultRun } from './harness.js';
+import { ALL_CHECKS, expectFailed, expectOthersPass, expectWellBehaved, idsWith, PROMETHEUS_CHAIN, report, runFaulty, settledCluster } from './harness.js';
 
 type Match = NonNullable<Fault['match']>;
 const on =
@@ -20,24 +20,6 @@ const on =
 /** The action's reads of the datasource ConfigMap (Prometheus's discovery never reads ConfigMaps). */
 const configMaps = on('configmaps', 'get');
 const CONFIGMAP_CHECKS = ['datasource-configmap', 'datasource-mounted'];
-const PROMETHEUS_CHAIN = ['prometheus-api', 'prometheus-targets', 'prometheus-query'];
-
-/** Every check but `except` passed. */
-function expectOthersPass(run: FaultRun, except: readonly string[]): void {
-  expect(idsWith(run, 'pass')).toEqual(ALL_CHECKS.filter((id) => !except.includes(id)));
-}
-
-/** Each check in `ids` failed, its summary matching `cause`. */
-function expectFailed(run: FaultRun, ids: readonly string[], cause: RegExp): void {
-  for (const id of ids) {
-    expect({ id, status: run.check(id).status }).toEqual({ id, status: 'fail' });
-    expect(run.check(id).summary).toMatch(cause);
-  }
-}
-
-const report = (name: string, run: FaultRun): void => {
-  process.stdout.write(`fault ${name}: ${run.ms} ms (bound ${run.boundMs} ms)\n`);
-};
 
 let cluster: SimulatedCluster;
 beforeAll(async () => {

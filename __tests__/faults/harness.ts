@@ -94,3 +94,24 @@ export function expectWellBehaved(run: FaultRun): void {
 export function idsWith(run: FaultRun, status: string): string[] {
   return run.report.checks.filter((c) => c.status === status).map((c) => c.id);
 }
+
+/** The action's checks that Prometheus's API answers. */
+export const PROMETHEUS_CHAIN = ['prometheus-api', 'prometheus-targets', 'prometheus-query'];
+
+/** Every check but `except` passed. */
+export function expectOthersPass(run: FaultRun, except: readonly string[]): void {
+  expect(idsWith(run, 'pass')).toEqual(ALL_CHECKS.filter((id) => !except.includes(id)));
+}
+
+/** Each check in `ids` failed, its summary matching `cause`. */
+export function expectFailed(run: FaultRun, ids: readonly string[], cause: RegExp): void {
+  for (const id of ids) {
+    expect({ id, status: run.check(id).status }).toEqual({ id, status: 'fail' });
+    expect(run.check(id).summary).toMatch(cause);
+  }
+}
+
+/** Prints a fault run's time against its bound. */
+export function report(name: string, run: FaultRun): void {
+  process.stdout.write(`fault ${name}: ${run.ms} ms (bound ${run.boundMs} ms)\n`);
+}

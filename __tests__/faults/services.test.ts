@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SimulatedCluster } from '../../sim/cluster.js';
 import type { Fault } from '../../sim/kube/faults.js';
-import { ALL_CHECKS, expectWellBehaved, idsWith, runFaulty, settledCluster, type FaultRun } from './harness.js';
+import { ALL_CHECKS, expectFailed, expectOthersPass, expectWellBehaved, idsWith, PROMETHEUS_CHAIN, report, runFaulty, settledCluster } from './harness.js';
 
 type Match = NonNullable<Fault['match']>;
 /** Requests through the API server's service proxy to Prometheus, optionally for one API path. */
@@ -15,22 +15,6 @@ const prometheusProxy =
   (path?: string): Match =>
   ({ info }) =>
     info.resource === 'services' && info.subresource === 'proxy' && (info.name ?? '').startsWith('prometheus') && (path === undefined || info.rest === path);
-const PROMETHEUS_CHAIN = ['prometheus-api', 'prometheus-targets', 'prometheus-query'];
-
-function expectOthersPass(run: FaultRun, except: readonly string[]): void {
-  expect(idsWith(run, 'pass')).toEqual(ALL_CHECKS.filter((id) => !except.includes(id)));
-}
-
-function expectFailed(run: FaultRun, ids: readonly string[], cause: RegExp): void {
-  for (const id of ids) {
-    expect({ id, status: run.check(id).status }).toEqual({ id, status: 'fail' });
-    expect(run.check(id).summary).toMatch(cause);
-  }
-}
-
-const report = (name: string, run: FaultRun): void => {
-  process.stdout.write(`fault ${name}: ${run.ms} ms (bound ${run.boundMs} ms)\n`);
-};
 
 let cluster: SimulatedCluster;
 beforeAll(async () => {

@@ -238,3 +238,22 @@ export function timed<T>(ms: number, fn: () => T): T {
     if (took > ms) throw new Error(`took ${Math.round(took)} ms, more than ${ms} ms`);
   }
 }
+
+/**
+ * An HTTP answer: one of the `real` answers with its JSON body mutated (and sometimes another
+ * status), or any JSON with any status and one of `headers`.
+ */
+export function answers(real: readonly Answer[], keys: readonly string[], headers: readonly Record<string, string>[]): fc.Arbitrary<Answer> {
+  return fc.oneof(
+    fc.tuple(fc.constantFrom(...real), fc.option(anyStatus(), { freq: 3 })).chain(([answer, status]) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(answer.text);
+      } catch {
+        return fc.constant({ ...answer, status: status ?? answer.status });
+      }
+      return answerText(mutatedJson(body, keys)).map((text) => ({ status: status ?? answer.status, headers: answer.headers, text }));
+    }),
+    fc.tuple(anyStatus(), answerText(hostileJson(keys)), fc.constantFrom(...headers)).map(([status, text, h]) => ({ status, headers: h, text })),
+  );
+}

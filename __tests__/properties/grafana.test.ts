@@ -26,7 +26,7 @@ import {
   unauthorized,
   upSeries,
 } from '../fixtures/endpoints.js';
-import { answerText, anyStatus, constantEndpoint, hostileJson, mutatedJson, params, settlesWithOurErrors, type Answer } from './arbitraries.js';
+import { answers, constantEndpoint, params, settlesWithOurErrors, type Answer } from './arbitraries.js';
 
 const KEYS = ['database', 'version', 'commit', 'uid', 'name', 'type', 'url', 'access', 'isDefault', 'status', 'message', 'results', 'A', 'frames', 'data', 'values', 'schema', 'fields', 'error'];
 
@@ -52,18 +52,8 @@ const REAL: readonly Answer[] = [
   html502,
 ];
 
-const answer: fc.Arbitrary<Answer> = fc.oneof(
-  fc.tuple(fc.constantFrom(...REAL), fc.option(anyStatus(), { freq: 3 })).chain(([real, status]) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(real.text);
-    } catch {
-      return fc.constant({ ...real, status: status ?? real.status });
-    }
-    return answerText(mutatedJson(body, KEYS)).map((text) => ({ status: status ?? real.status, headers: real.headers, text }));
-  }),
-  fc.tuple(anyStatus(), answerText(hostileJson(KEYS)), fc.constantFrom<Record<string, string>>({}, { 'set-cookie': `${SESSION}; Path=/` }, { 'set-cookie': 'x=1, grafana_session=' })).map(([status, text, headers]) => ({ status, headers, text })),
-);
+/** A real answer with its body mutated, or any JSON, with the real status or any other. */
+const answer = answers(REAL, KEYS, [{}, { 'set-cookie': `${SESSION}; Path=/` }, { 'set-cookie': 'x=1, grafana_session=' }]);
 
 const auth: fc.Arbitrary<GrafanaAuth> = fc.constantFrom<GrafanaAuth>(
   { kind: 'none' },

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { PrometheusClient } from '../../src/prometheus.js';
 import { emptyVector, html502, promError, proxyNoEndpoints, SELF_TARGET, taskflowTargets, upSeries, vector } from '../fixtures/endpoints.js';
-import { answerText, anyStatus, constantEndpoint, hostileJson, mutatedJson, params, settlesWithOurErrors, type Answer } from './arbitraries.js';
+import { answers, constantEndpoint, params, settlesWithOurErrors, type Answer } from './arbitraries.js';
 
 const KEYS = ['status', 'data', 'error', 'errorType', 'activeTargets', 'droppedTargets', 'labels', 'discoveredLabels', 'scrapePool', 'health', 'job', 'result', 'resultType', 'metric', 'value', 'values', 'yaml', 'kind', 'message'];
 
@@ -27,18 +27,7 @@ const REAL: readonly Answer[] = [
 ];
 
 /** A real answer with its body mutated, or any JSON, with the real status or any other. */
-const answer: fc.Arbitrary<Answer> = fc.oneof(
-  fc.tuple(fc.constantFrom(...REAL), fc.option(anyStatus(), { freq: 3 })).chain(([real, status]) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(real.text);
-    } catch {
-      return fc.constant({ ...real, status: status ?? real.status });
-    }
-    return answerText(mutatedJson(body, KEYS)).map((text) => ({ status: status ?? real.status, headers: real.headers, text }));
-  }),
-  fc.tuple(anyStatus(), answerText(hostileJson(KEYS)), fc.constantFrom<Record<string, string>>({}, { 'content-type': 'application/json' }, { 'content-type': 'text/html' })).map(([status, text, headers]) => ({ status, headers, text })),
-);
+const answer = answers(REAL, KEYS, [{}, { 'content-type': 'application/json' }, { 'content-type': 'text/html' }]);
 
 async function exercise(a: Answer): Promise<void> {
   const client = new PrometheusClient(constantEndpoint(a));
