@@ -26,7 +26,7 @@ import {
   type V1Status,
 } from '@kubernetes/client-node';
 import { MfcError } from './errors.js';
-import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, formatMs, httpRequest, networkCode, type HttpResponse } from './http.js';
+import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
 
 /** What an access review asks: may I `verb` `resource[/subresource]` in `namespace`? */
 export interface Permission {
@@ -301,7 +301,7 @@ export class KubeCluster implements Cluster {
 function checkedBody(res: ResponseContext, p: Permission, server: string, answer: 'json' | 'text'): ResponseBody {
   const original = res.body;
   let read: Promise<Buffer> | undefined;
-  const bytes = (): Promise<Buffer> => (read ??= readCapped(original, p, server));
+  const bytes = (): Promise<Buffer> => (read ??= readApiBody(original, p, server));
   const ok = res.httpStatusCode >= 200 && res.httpStatusCode < 300;
   return {
     text: async () => {
@@ -335,25 +335,21 @@ function notJsonObject(text: string, seen: HttpResponse): string | undefined {
   }
 }
 
-async function readCapped(body: ResponseBody, p: Permission, server: string): Promise<Buffer> {
+async function readApiBody(body: ResponseBody, p: Permission, server: string): Promise<Buffer> {
   const stream = body.stream();
   if (!stream) return body.binary();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.byteLength;
-    if (size > DEFAULT_MAX_BYTES) {
-      await stream.cancel().catch(() => undefined);
-      throw new KubeError(
-        `${describePermission(p)}: the answer of the API server ${server} is larger than ${Math.round(DEFAULT_MAX_BYTES / 1048576)} MiB; refusing to read it`,
+  return readCapped(
+    stream,
+    DEFAULT_MAX_BYTES,
+    () => stream.cancel().catch(() => undefined),
+    (limit) =>
+      new KubeError(
+        `${describePermission(p)}: the answer of the API server ${server} is larger than ${limit}; refusing to read it`,
         0,
         'TooLarge',
         'Something between the runner and the API server may be answering instead of it; check the server URL in the kubeconfig.',
-      );
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
+      ),
+  );
 }
 
 /** Turns a client-node failure (ApiException with a Status body, or a network error) into a KubeError. */

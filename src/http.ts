@@ -55,7 +55,13 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
-    const text = await readLimited(res.body, req.maxBytes ?? DEFAULT_MAX_BYTES, req.what);
+    const bytes = await readCapped(
+      res.body,
+      req.maxBytes ?? DEFAULT_MAX_BYTES,
+      () => res.body.destroy(),
+      (limit) => new HttpError(`${req.what}: the answer is larger than ${limit}; refusing to read it`, 'TOO_LARGE'),
+    );
+    const text = bytes.toString('utf8');
     return { status: res.statusCode, headers: flattenHeaders(res.headers), text, ms: Date.now() - started };
   } catch (err) {
     if (err instanceof MfcError) throw err;
@@ -69,20 +75,28 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array | string>, maxBytes: number, what: string): Promise<string> {
+/**
+ * Reads a body to the end, at most `maxBytes`: past that, stops reading (calls `stop`) and throws
+ * the error `tooLarge` makes. Shared by every answer the action reads (services and API server).
+ */
+export async function readCapped(
+  body: AsyncIterable<Buffer | Uint8Array | string>,
+  maxBytes: number,
+  stop: () => unknown,
+  tooLarge: (limit: string) => Error,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    const buf = Buffer.from(chunk);
     size += buf.length;
     if (size > maxBytes) {
-      const stream = body as { destroy?: () => void };
-      stream.destroy?.();
-      throw new HttpError(`${what}: the answer is larger than ${Math.round(maxBytes / 1048576)} MiB; refusing to read it`, 'TOO_LARGE');
+      await stop();
+      throw tooLarge(`${Math.round(maxBytes / 1048576)} MiB`);
     }
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
