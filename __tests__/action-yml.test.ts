@@ -20,7 +20,7 @@ describe('action.yml', () => {
   });
 
   it("declares the contract's outputs and runs dist/index.js on node24", () => {
-    expect(Object.keys(action.outputs).sort()).toEqual(['failed', 'failed-checks', 'passed', 'report', 'result', 'skipped', 'warnings']);
+    expect(Object.keys(action.outputs).sort()).toEqual(['failed', 'failed-checks', 'passed', 'report', 'result', 'skipped', 'stack', 'warnings']);
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
   });
 });

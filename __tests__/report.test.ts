@@ -5,10 +5,14 @@ import { renderSummaryMarkdown } from '../src/render/summary.js';
 import { renderTable } from '../src/render/table.js';
 import { buildReport } from '../src/report.js';
 import { parseSettings } from '../src/settings.js';
+import { discoverStack } from '../src/stack/discover.js';
+import { taskflowCluster } from './fixtures/cluster.js';
 import { CHECK_IDS, type CheckId, type CheckResult, type CheckStatus, type Report, type TargetInfo } from '../src/types.js';
 
 const settings = parseSettings(() => undefined);
-const meta = { startedAt: new Date('2026-11-26T10:00:00.000Z'), durationMs: 4217, settings };
+/** The stack discovery finds in the fake TaskFlow cluster. */
+const stack = await discoverStack(settings, taskflowCluster());
+const meta = { startedAt: new Date('2026-11-26T10:00:00.000Z'), durationMs: 4217, settings, stack };
 
 function result(id: CheckId, status: CheckStatus, extra: Partial<CheckResult> = {}): CheckResult {
   return { id, title: id, status, summary: `${id} is ${status}`, durationMs: 400, attempts: 1, ...extra };
@@ -181,9 +185,10 @@ describe('renderSummaryMarkdown', () => {
       },
     };
     const md = renderSummaryMarkdown(withCause);
-    const [verdict, , count, , ...rest] = md.split('\n');
+    const [verdict, , count, , found, , ...rest] = md.split('\n');
     expect(verdict).toContain('## ❌');
     expect(count).toMatch(/^5 checks/);
+    expect(found).toBe('**Found taskflow: Prometheus taskflow/prometheus:9090, 1 pod; Grafana taskflow/grafana:3000, 1 pod, datasource from ConfigMap grafana-datasources**');
     expect(rest.slice(0, 10)).toEqual([
       '> **Root cause** (`grafana-datasource`): Grafana has no Prometheus datasource',
       '>',
@@ -227,7 +232,8 @@ describe('renderTable', () => {
 
   it('prints a fixed-width row per check with symbol, id, summary and time', () => {
     const lines = renderTable(failed, { color: false, lang: 'en' }).split('\n');
-    const header = lines[0];
+    expect(lines[0]).toBe('Found taskflow: Prometheus taskflow/prometheus:9090, 1 pod; Grafana taskflow/grafana:3000, 1 pod, datasource from ConfigMap grafana-datasources');
+    const header = lines[2];
     expect(header).toMatch(/^ {3}CHECK {15}WHAT WAS SEEN +TIME$/);
     const rows = lines.filter((line) => /^[✓✗!–] /.test(line));
     expect(rows.map((row) => row.slice(0, 23))).toEqual([
@@ -322,7 +328,7 @@ describe('renderTable', () => {
 
   it('translates the headings in French', () => {
     const fr = renderTable(failed, { color: false, lang: 'fr' });
-    expect(fr.split('\n')[0]).toMatch(/^ {3}VÉRIFICATION +CONSTAT +DURÉE$/);
+    expect(fr.split('\n')[2]).toMatch(/^ {3}VÉRIFICATION +CONSTAT +DURÉE$/);
     expect(fr).toContain('5 vérifications en 4.2 s : 1 réussie, 2 en échec, 1 avertissement, 1 ignorée');
   });
 });
@@ -337,6 +343,7 @@ describe('outputsFor', () => {
       warnings: '1',
       skipped: '1',
       'failed-checks': 'prometheus-targets,grafana-datasource',
+      stack: 'taskflow',
       report: '/tmp/runner/metrics-flow-check.json',
     });
     expect(outputsFor(buildReport(allPass, meta), 'r.json')).toMatchObject({ result: 'passed', passed: '13', 'failed-checks': '' });

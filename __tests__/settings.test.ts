@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MfcError, SettingsError } from '../src/errors.js';
-import { DEFAULTS, parseDuration, parseSelector, parseServiceRef, parseSettings, secretsOf } from '../src/settings.js';
+import { DEFAULTS, parseDuration, parseSelector, parseServiceRef, parseSettings } from '../src/settings.js';
 import { CHECK_IDS } from '../src/types.js';
 
 const KUBECONFIG = `apiVersion: v1
@@ -55,26 +55,29 @@ describe('errors', () => {
 });
 
 describe('defaults', () => {
-  it('DEFAULTS lists every contract input with its contract default', () => {
+  it('DEFAULTS lists every contract input with its contract default (empty: discovered or the stack\'s)', () => {
     expect(DEFAULTS).toEqual({
       kubeconfig: '',
       context: '',
-      namespace: 'taskflow',
-      'prometheus-service': 'prometheus:9090',
-      'prometheus-selector': 'app=prometheus',
-      'grafana-service': 'grafana:3000',
-      'grafana-selector': 'app=grafana',
-      'grafana-username': 'admin',
+      stack: 'auto',
+      namespace: '',
+      'prometheus-service': '',
+      'prometheus-selector': '',
+      'grafana-service': '',
+      'grafana-selector': '',
+      'grafana-username': '',
       'grafana-password': '',
       'grafana-token': '',
-      'datasource-configmap': 'grafana-datasources',
-      'datasource-mount-path': '/etc/grafana/provisioning/datasources',
-      'datasource-name': 'Prometheus',
+      'grafana-credentials': 'auto',
+      'datasource-configmap': '',
+      'datasource-mount-path': '',
+      'datasource-name': '',
       'datasource-url': '',
-      'scrape-job': 'kubernetes-pods',
-      'expected-targets': 'backend-api,postgres,redis',
+      'scrape-job': '',
+      'expected-targets': '',
+      'target-label': '',
       'min-targets-up': '1',
-      query: 'up{job="kubernetes-pods"}',
+      query: '',
       wait: '60s',
       'request-timeout': '10s',
       access: 'proxy',
@@ -88,26 +91,29 @@ describe('defaults', () => {
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });
 
-  it('no input given reproduces the contract table', () => {
+  it('no input given leaves everything discovery finds undefined', () => {
     expect(parse()).toEqual({
       kubeconfig: '',
       context: '',
-      namespace: 'taskflow',
-      prometheusService: { name: 'prometheus', port: '9090' },
-      prometheusSelector: 'app=prometheus',
-      grafanaService: { name: 'grafana', port: '3000' },
-      grafanaSelector: 'app=grafana',
-      grafanaUsername: 'admin',
+      stack: 'auto',
+      namespace: undefined,
+      prometheusService: undefined,
+      prometheusSelector: undefined,
+      grafanaService: undefined,
+      grafanaSelector: undefined,
+      grafanaUsername: undefined,
       grafanaPassword: '',
       grafanaToken: '',
-      datasourceConfigmap: 'grafana-datasources',
-      datasourceMountPath: '/etc/grafana/provisioning/datasources',
-      datasourceName: 'Prometheus',
-      datasourceUrl: 'http://prometheus.taskflow.svc.cluster.local:9090',
-      scrapeJob: 'kubernetes-pods',
-      expectedTargets: ['backend-api', 'postgres', 'redis'],
+      grafanaCredentials: { mode: 'auto' },
+      datasourceObject: undefined,
+      datasourceMountPath: undefined,
+      datasourceName: undefined,
+      datasourceUrl: undefined,
+      scrapeJob: undefined,
+      expectedTargets: undefined,
+      targetLabel: undefined,
       minTargetsUp: 1,
-      query: 'up{job="kubernetes-pods"}',
+      query: undefined,
       waitMs: 60_000,
       requestTimeoutMs: 10_000,
       access: 'proxy',
@@ -125,13 +131,15 @@ describe('defaults', () => {
   });
 
   it('empty or blank inputs mean the default', () => {
-    const blank = parseSettings((name) => (name === 'expected-targets' ? undefined : '  '));
+    const blank = parseSettings(() => '  ');
     expect(blank).toEqual(parse());
   });
 
-  it('an explicitly empty expected-targets requires no target', () => {
-    expect(parse({ 'expected-targets': '' }).expectedTargets).toEqual([]);
+  it('expected-targets none requires no target; empty means the stack\'s default', () => {
+    expect(parse({ 'expected-targets': 'none' }).expectedTargets).toEqual([]);
+    expect(parse({ 'expected-targets': 'NONE' }).expectedTargets).toEqual([]);
     expect(parse({ 'expected-targets': ' , \n ' }).expectedTargets).toEqual([]);
+    expect(parse({ 'expected-targets': '' }).expectedTargets).toBeUndefined();
   });
 
   it('trims values', () => {
@@ -142,12 +150,13 @@ describe('defaults', () => {
   });
 
   it('returns deeply frozen settings', () => {
-    const s = parse({ 'skip-checks': 'grafana-query' });
+    const s = parse({ 'skip-checks': 'grafana-query', 'expected-targets': 'a', 'prometheus-service': 'p:9090', 'grafana-service': 'g:80' });
     expect(Object.isFrozen(s)).toBe(true);
     expect(Object.isFrozen(s.expectedTargets)).toBe(true);
     expect(Object.isFrozen(s.skipChecks)).toBe(true);
     expect(Object.isFrozen(s.prometheusService)).toBe(true);
     expect(Object.isFrozen(s.grafanaService)).toBe(true);
+    expect(Object.isFrozen(s.grafanaCredentials)).toBe(true);
   });
 
   it('passes plain text inputs through', () => {
@@ -223,11 +232,24 @@ describe('service references', () => {
     expect(parseServiceRef(text, 'grafana-service')).toEqual(ref);
   });
 
-  it.each(['prometheus', 'prometheus:9090:1', ':9090'])('rejects %s as not name:port', (text) => {
+  it.each([
+    ['monitoring/prometheus-k8s:web', { namespace: 'monitoring', name: 'prometheus-k8s', port: 'web' }],
+    ['monitoring/kps-grafana:80', { namespace: 'monitoring', name: 'kps-grafana', port: '80' }],
+  ])('accepts %s with its namespace', (text, ref) => {
+    expect(parseServiceRef(text, 'prometheus-service')).toEqual(ref);
+  });
+
+  it.each(['prometheus', 'prometheus:9090:1', ':9090', 'a/b/c:9090'])('rejects %s as not name:port', (text) => {
     const err = errorFor({ 'grafana-service': text });
     expect(err.input).toBe('grafana-service');
     expect(err.message).toContain(`Input 'grafana-service' is invalid:`);
-    expect(err.message).toContain('expected name:port, e.g. prometheus:9090');
+    expect(err.message).toContain('expected name:port or namespace/name:port, e.g. prometheus:9090');
+  });
+
+  it('rejects a namespace that is not a DNS-1123 label', () => {
+    const err = errorFor({ 'grafana-service': 'Monitoring/grafana:80' });
+    expect(err.input).toBe('grafana-service');
+    expect(err.message).toContain('"Monitoring" is not a DNS-1123 label');
   });
 
   it.each(['Prometheus:9090', '9prom:9090', 'prom-:9090', `${'a'.repeat(64)}:9090`, 'prom.ns:9090'])(
@@ -298,7 +320,22 @@ describe('names and paths', () => {
   it('accepts a DNS-1123 namespace and ConfigMap name', () => {
     const s = parse({ namespace: 'monitoring-2', 'datasource-configmap': 'grafana.datasources-v2' });
     expect(s.namespace).toBe('monitoring-2');
-    expect(s.datasourceConfigmap).toBe('grafana.datasources-v2');
+    expect(s.datasourceObject).toEqual({ name: 'grafana.datasources-v2' });
+  });
+
+  it.each([
+    ['configmap/kps-datasource', { kind: 'ConfigMap', name: 'kps-datasource' }],
+    ['cm/kps-datasource', { kind: 'ConfigMap', name: 'kps-datasource' }],
+    ['secret/grafana-datasources', { kind: 'Secret', name: 'grafana-datasources' }],
+    ['Secret/grafana-datasources', { kind: 'Secret', name: 'grafana-datasources' }],
+  ])('takes datasource-configmap %s with its kind', (text, object) => {
+    expect(parse({ 'datasource-configmap': text }).datasourceObject).toEqual(object);
+  });
+
+  it('rejects a datasource object of another kind', () => {
+    const err = errorFor({ 'datasource-configmap': 'deployment/grafana' });
+    expect(err.input).toBe('datasource-configmap');
+    expect(err.message).toContain('"deployment" is not configmap or secret; expected NAME, configmap/NAME or secret/NAME');
   });
 
   it.each(['Taskflow', 'task_flow', 'taskflow-', 'a.b', 'n'.repeat(64)])('rejects namespace %s', (text) => {
@@ -312,7 +349,7 @@ describe('names and paths', () => {
     (text) => {
       const err = errorFor({ 'datasource-configmap': text });
       expect(err.input).toBe('datasource-configmap');
-      expect(err.message).toContain('is not a ConfigMap name; expected a DNS-1123 subdomain');
+      expect(err.message).toContain('is not a ConfigMap or Secret name; expected a DNS-1123 subdomain');
     },
   );
 
@@ -376,8 +413,8 @@ describe('lists', () => {
   it('rejects an expected target that is not an app label value', () => {
     const err = errorFor({ 'expected-targets': 'backend-api,my app' });
     expect(err.input).toBe('expected-targets');
-    expect(err.message).toContain('"my app" is not a value of the app label');
-    expect(err.message).toContain('expected a comma-separated list such as backend-api,postgres,redis');
+    expect(err.message).toContain('"my app" is not a label value');
+    expect(err.message).toContain('expected a comma-separated list of values of target-label such as backend-api,postgres,redis, or none');
   });
 
   it('takes skip-checks in table order', () => {
@@ -470,30 +507,56 @@ describe('access and URLs', () => {
 });
 
 describe('datasource-url', () => {
-  it('defaults to the in-cluster URL of prometheus-service', () => {
-    expect(parse({ namespace: 'monitoring', 'prometheus-service': 'prom-server:80' }).datasourceUrl).toBe(
-      'http://prom-server.monitoring.svc.cluster.local:80',
-    );
+  it('is empty unless given: the URL of the Prometheus Service discovery finds', () => {
+    expect(parse().datasourceUrl).toBeUndefined();
   });
 
   it('is kept as given', () => {
     expect(parse({ 'datasource-url': 'http://prometheus:9090' }).datasourceUrl).toBe('http://prometheus:9090');
   });
 
-  it('is required when prometheus-service names its port', () => {
-    expect(parse({ 'prometheus-service': 'prometheus:web', 'datasource-url': 'http://prometheus:9090' }).datasourceUrl).toBe(
-      'http://prometheus:9090',
-    );
-    const err = errorFor({ 'prometheus-service': 'prometheus:web' });
-    expect(err.input).toBe('datasource-url');
-    expect(err.message).toContain('prometheus-service names its port "web"');
-    expect(err.message).toContain('expected the URL Grafana uses for Prometheus, e.g. http://prometheus.taskflow.svc.cluster.local:9090');
-  });
-
   it('rejects a value that is not an http(s) URL', () => {
     const err = errorFor({ 'datasource-url': 'prometheus.taskflow.svc:9090' });
     expect(err.input).toBe('datasource-url');
     expect(err.message).toContain('expected e.g. http://host:port');
+  });
+});
+
+describe('stack, grafana-credentials, target-label', () => {
+  it.each(['taskflow', 'kube-prometheus', 'kube-prometheus-stack', 'generic', 'auto', 'KUBE-PROMETHEUS-STACK'])('takes stack %s', (text) => {
+    expect(parse({ stack: text }).stack).toBe(text.toLowerCase());
+  });
+
+  it('rejects an unknown stack, listing the known ones', () => {
+    const err = errorFor({ stack: 'prometheus-operator' });
+    expect(err.input).toBe('stack');
+    expect(err.message).toContain('expected auto, taskflow, kube-prometheus, kube-prometheus-stack, generic');
+  });
+
+  it.each([
+    ['auto', { mode: 'auto' }],
+    ['none', { mode: 'none' }],
+    ['secret/kps-grafana:admin-user:admin-password', { mode: 'secret', name: 'kps-grafana', userKey: 'admin-user', passwordKey: 'admin-password' }],
+  ])('takes grafana-credentials %s', (text, choice) => {
+    expect(parse({ 'grafana-credentials': text }).grafanaCredentials).toEqual(choice);
+  });
+
+  it.each(['secret/kps-grafana', 'configmap/x:a:b', 'secret/x:a b:c'])('rejects grafana-credentials %s', (text) => {
+    const err = errorFor({ 'grafana-credentials': text });
+    expect(err.input).toBe('grafana-credentials');
+    expect(err.message).toContain('expected auto, none, or secret/NAME:USERKEY:PASSWORDKEY');
+  });
+
+  it('rejects a credentials Secret name that is not a DNS-1123 subdomain', () => {
+    const err = errorFor({ 'grafana-credentials': 'secret/Bad_Name:a:b' });
+    expect(err.message).toContain('"Bad_Name" is not a Secret name');
+  });
+
+  it('takes a target label and rejects one that is not a label name', () => {
+    expect(parse({ 'target-label': 'app.kubernetes.io/name' }).targetLabel).toBe('app.kubernetes.io/name');
+    const err = errorFor({ 'target-label': 'app name' });
+    expect(err.input).toBe('target-label');
+    expect(err.message).toContain('expected a label name such as app');
   });
 });
 
@@ -528,16 +591,5 @@ describe('kubeconfig', () => {
     expect(err.message).toContain('nor base64 of it');
     expect(err.message).not.toContain(text);
     expect(err.message).not.toContain('hunter2');
-  });
-});
-
-describe('secretsOf', () => {
-  it('lists the password and the token that are set', () => {
-    expect(secretsOf(parse())).toEqual([]);
-    expect(secretsOf(parse({ 'grafana-password': 'admin2024' }))).toEqual(['admin2024']);
-    expect(secretsOf(parse({ 'grafana-password': 'admin2024', 'grafana-token': 'glsa_abc' }))).toEqual([
-      'admin2024',
-      'glsa_abc',
-    ]);
   });
 });

@@ -9,7 +9,7 @@ import { redactDeep, runEngine, writeReport } from './engine.js';
 import { MfcError, SettingsError } from './errors.js';
 import { renderTable, type Lang } from './render/table.js';
 import { secrets } from './secrets.js';
-import { DEFAULTS, parseSettings, type InputName } from './settings.js';
+import { DEFAULTS, DISCOVERED, parseSettings, type InputName } from './settings.js';
 
 export const EXIT = { passed: 0, failed: 1, badInput: 2 } as const;
 
@@ -83,7 +83,7 @@ function kubeconfigFlag(value: string | undefined): string | undefined {
 }
 
 function help(): string {
-  const lines = INPUT_NAMES.map((name) => `  --${name.padEnd(24)}${DEFAULTS[name] ? `default: ${DEFAULTS[name]}` : ''}`);
+  const lines = INPUT_NAMES.map((name) => `  --${name.padEnd(24)}${DEFAULTS[name] ? `default: ${DEFAULTS[name]}` : DISCOVERED[name] ? `default: ${DISCOVERED[name]}` : ''}`);
   return [
     'Usage: metrics-flow-check [--flag value]...',
     '',

@@ -9,6 +9,7 @@ import {
   AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   Exec,
   HttpMethod,
   Observable,
@@ -21,20 +22,25 @@ import {
   type V1ConfigMap,
   type V1Deployment,
   type V1Endpoints,
+  type V1Namespace,
   type V1Pod,
+  type V1Secret,
   type V1Service,
   type V1Status,
 } from '@kubernetes/client-node';
 import { MfcError } from './errors.js';
 import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
 
-/** What an access review asks: may I `verb` `resource[/subresource]` in `namespace`? */
+/** What an access review asks: may I `verb` `resource[/subresource]` (named `name`) in `namespace`? */
 export interface Permission {
   readonly verb: string;
   readonly resource: string;
   readonly subresource?: string;
+  /** Absent: the cluster scope. */
   readonly namespace?: string;
   readonly group?: string;
+  /** One object (RBAC `resourceNames`). */
+  readonly name?: string;
 }
 
 export interface ExecResult {
@@ -53,20 +59,51 @@ export interface ProxyRequest {
   readonly signal?: AbortSignal;
 }
 
+/** A custom resource type: `monitoring.coreos.com/v1` `prometheuses`. */
+export interface CustomResource {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
+/** A custom object as the API returns it (the fields every object has; the rest is the kind's). */
+export interface CustomObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly [k: string]: unknown };
+  readonly spec?: Record<string, unknown>;
+  readonly status?: Record<string, unknown>;
+}
+
 export interface Cluster {
   /** The API server URL (for messages). */
   readonly server: string;
+  /** The kubeconfig context's namespace (`default` when it names none), where discovery looks first. */
+  readonly defaultNamespace: string;
   version(signal?: AbortSignal): Promise<string>;
-  listPods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]>;
+  /** `namespace` undefined: every namespace (a cluster-scope list). */
+  listPods(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]>;
+  listServices(namespace: string, signal?: AbortSignal): Promise<V1Service[]>;
   /** undefined when the object does not exist (404). */
   readService(namespace: string, name: string, signal?: AbortSignal): Promise<V1Service | undefined>;
   readEndpoints(namespace: string, name: string, signal?: AbortSignal): Promise<V1Endpoints | undefined>;
   readConfigMap(namespace: string, name: string, signal?: AbortSignal): Promise<V1ConfigMap | undefined>;
+  /** `namespace` undefined: every namespace. */
+  listConfigMaps(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1ConfigMap[]>;
+  readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<V1Secret | undefined>;
+  /** `namespace` undefined: every namespace. */
+  listSecrets(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1Secret[]>;
+  /** undefined when the object, or its resource type, does not exist (404). */
+  readCustom(type: CustomResource, namespace: string, name: string, signal?: AbortSignal): Promise<CustomObject | undefined>;
+  /** `namespace` undefined: every namespace. A resource type the cluster does not serve answers 404 (a KubeError). */
+  listCustom(type: CustomResource, namespace: string | undefined, labelSelector?: string, signal?: AbortSignal): Promise<CustomObject[]>;
   /** SelfSubjectAccessReview. */
   canI(permission: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }>;
   /** SubjectAccessReview: may `user` (with `groups`) do it? */
   canUser(user: string, groups: readonly string[], permission: Permission, signal?: AbortSignal): Promise<{ allowed: boolean; reason: string }>;
   listDeployments(namespace: string, signal?: AbortSignal): Promise<V1Deployment[]>;
+  /** A namespace (for its labels, which namespace selectors match); undefined when it does not exist. Optional: diagnosis notes its absence. */
+  readNamespace?(name: string, signal?: AbortSignal): Promise<V1Namespace | undefined>;
   /** The last `tailLines` lines of a container's log (`previous`: of its last terminated run). */
   podLogs(namespace: string, pod: string, container: string, tailLines: number, previous?: boolean, signal?: AbortSignal): Promise<string>;
   /** Runs a read-only command in a container; resolves when it has ended. */
@@ -90,34 +127,41 @@ export class KubeError extends MfcError {
   }
 }
 
-/** The kubernetes_sd-style description of an operation, for messages: `list pods in taskflow`. */
+/** The description of an operation, for messages: `list pods in namespace taskflow`. */
 export function describePermission(p: Permission): string {
   const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
-  return `${p.verb} ${resource}${p.namespace ? ` in namespace ${p.namespace}` : ''}`;
+  const qualified = p.group ? `${resource}.${p.group}` : resource;
+  const scope = p.namespace ? ` in namespace ${p.namespace}` : p.verb === 'list' || p.verb === 'watch' ? ' at the cluster scope' : '';
+  return `${p.verb} ${qualified}${p.name ? ` ${p.name}` : ''}${scope}`;
 }
 
-/** The Role rule a user must add to get a permission, as a YAML flow line. */
+/** The Role rule a user must add to get a permission, as YAML. */
 export function roleRule(p: Permission): string {
   const resource = p.subresource ? `${p.resource}/${p.subresource}` : p.resource;
-  return `- apiGroups: ["${p.group ?? ''}"]\n  resources: ["${resource}"]\n  verbs: ["${p.verb}"]`;
+  const names = p.name ? `\n  resourceNames: ["${p.name}"]` : '';
+  return `- apiGroups: ["${p.group ?? ''}"]\n  resources: ["${resource}"]${names}\n  verbs: ["${p.verb}"]`;
 }
 
 export class KubeCluster implements Cluster {
   readonly server: string;
+  readonly defaultNamespace: string;
   private readonly core: CoreV1Api;
   private readonly authz: AuthorizationV1Api;
   private readonly versionApi: VersionApi;
   private readonly apps: AppsV1Api;
+  private readonly custom: CustomObjectsApi;
 
   constructor(
     private readonly kc: KubeConfig,
     private readonly timeoutMs: number,
   ) {
     this.server = kc.getCurrentCluster()?.server ?? '';
+    this.defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
     this.core = kc.makeApiClient(CoreV1Api);
     this.authz = kc.makeApiClient(AuthorizationV1Api);
     this.versionApi = kc.makeApiClient(VersionApi);
     this.apps = kc.makeApiClient(AppsV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
   async version(signal?: AbortSignal): Promise<string> {
@@ -125,11 +169,52 @@ export class KubeCluster implements Cluster {
     return info.gitVersion;
   }
 
-  async listPods(namespace: string, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]> {
+  async listPods(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1Pod[]> {
     const list = await this.call({ verb: 'list', resource: 'pods', namespace }, signal, (o) =>
-      this.core.listNamespacedPod({ namespace, labelSelector }, o),
+      namespace === undefined ? this.core.listPodForAllNamespaces({ labelSelector }, o) : this.core.listNamespacedPod({ namespace, labelSelector }, o),
     );
     return list.items;
+  }
+
+  async listServices(namespace: string, signal?: AbortSignal): Promise<V1Service[]> {
+    const list = await this.call({ verb: 'list', resource: 'services', namespace }, signal, (o) => this.core.listNamespacedService({ namespace }, o));
+    return list.items;
+  }
+
+  async listConfigMaps(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1ConfigMap[]> {
+    const list = await this.call({ verb: 'list', resource: 'configmaps', namespace }, signal, (o) =>
+      namespace === undefined ? this.core.listConfigMapForAllNamespaces({ labelSelector }, o) : this.core.listNamespacedConfigMap({ namespace, labelSelector }, o),
+    );
+    return list.items;
+  }
+
+  readSecret(namespace: string, name: string, signal?: AbortSignal): Promise<V1Secret | undefined> {
+    return this.optional(this.call({ verb: 'get', resource: 'secrets', namespace, name }, signal, (o) => this.core.readNamespacedSecret({ namespace, name }, o)));
+  }
+
+  async listSecrets(namespace: string | undefined, labelSelector: string, signal?: AbortSignal): Promise<V1Secret[]> {
+    const list = await this.call({ verb: 'list', resource: 'secrets', namespace }, signal, (o) =>
+      namespace === undefined ? this.core.listSecretForAllNamespaces({ labelSelector }, o) : this.core.listNamespacedSecret({ namespace, labelSelector }, o),
+    );
+    return list.items;
+  }
+
+  readCustom(type: CustomResource, namespace: string, name: string, signal?: AbortSignal): Promise<CustomObject | undefined> {
+    return this.optional(
+      this.call({ verb: 'get', resource: type.plural, group: type.group, namespace, name }, signal, (o) =>
+        this.custom.getNamespacedCustomObject({ group: type.group, version: type.version, namespace, plural: type.plural, name }, o) as Promise<CustomObject>,
+      ),
+    );
+  }
+
+  async listCustom(type: CustomResource, namespace: string | undefined, labelSelector?: string, signal?: AbortSignal): Promise<CustomObject[]> {
+    const { group, version, plural } = type;
+    const list = (await this.call({ verb: 'list', resource: plural, group, namespace }, signal, (o) =>
+      namespace === undefined
+        ? this.custom.listClusterCustomObject({ group, version, plural, labelSelector }, o)
+        : this.custom.listNamespacedCustomObject({ group, version, namespace, plural, labelSelector }, o),
+    )) as { items?: unknown };
+    return Array.isArray(list.items) ? (list.items as CustomObject[]) : [];
   }
 
   readService(namespace: string, name: string, signal?: AbortSignal): Promise<V1Service | undefined> {
@@ -164,6 +249,10 @@ export class KubeCluster implements Cluster {
   async listDeployments(namespace: string, signal?: AbortSignal): Promise<V1Deployment[]> {
     const list = await this.call({ verb: 'list', resource: 'deployments', group: 'apps', namespace }, signal, (o) => this.apps.listNamespacedDeployment({ namespace }, o));
     return list.items;
+  }
+
+  readNamespace(name: string, signal?: AbortSignal): Promise<V1Namespace | undefined> {
+    return this.optional(this.call({ verb: 'get', resource: 'namespaces', name }, signal, (o) => this.core.readNamespace({ name }, o)));
   }
 
   podLogs(namespace: string, pod: string, container: string, tailLines: number, previous = false, signal?: AbortSignal): Promise<string> {

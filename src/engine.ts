@@ -6,14 +6,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CHECKS } from './checks/index.js';
 import { KubeCluster, type Cluster } from './cluster.js';
+import { grafanaCredentials } from './credentials.js';
 import { diagnose, rootCauseOf } from './diagnose/index.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { loadManifests } from './manifests.js';
 import { buildReport } from './report.js';
-import { runChecks } from './runner.js';
+import { ATTEMPT_TIMEOUTS, runChecks } from './runner.js';
 import { secrets } from './secrets.js';
 import { connectServices, type Services } from './services.js';
+import { discoverStack } from './stack/discover.js';
+import type { Stack } from './stack/types.js';
 import type { CheckResult, Report, Settings } from './types.js';
+import { ClusterView } from './view.js';
 
 export interface EngineOptions {
   readonly onResult?: (result: CheckResult) => void;
@@ -24,6 +28,8 @@ export interface EngineOptions {
   readonly workspace?: string;
   /** Called with what could not be read among the manifests. */
   readonly onNote?: (note: string) => void;
+  /** Called once the stack is found, before the checks run. */
+  readonly onStack?: (stack: Stack) => void;
 }
 
 /** Diagnosis of all failed checks together ends within this many request timeouts. */
@@ -33,19 +39,26 @@ export const DIAGNOSIS_TIMEOUTS = 2;
 export async function runEngine(settings: Settings, options: EngineOptions = {}): Promise<Report> {
   const startedAt = new Date();
   const cluster = options.cluster ?? new KubeCluster(loadKubeConfig(settings.kubeconfig, settings.context).kc, settings.requestTimeoutMs);
-  const services = connectServices(settings, cluster);
+  // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
+  const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
+  const found = await discoverStack(settings, cluster, run);
+  const read = await grafanaCredentials(settings, found, cluster, run);
+  const stack = read.note ? { ...found, evidence: [...found.evidence, read.note] } : found;
+  options.onStack?.(redactDeep(stack));
+  const services = connectServices(settings, stack, cluster, read.credentials);
   try {
     const results = await runChecks({
       checks: CHECKS,
-      context: { settings, cluster, prometheus: services.prometheus, grafana: services.grafana },
+      context: { settings, stack, cluster, prometheus: services.prometheus, grafana: services.grafana },
+      newView: () => new ClusterView(cluster, services.prometheus, services.grafana, run),
       waitMs: settings.waitMs,
       requestTimeoutMs: settings.requestTimeoutMs,
       skip: settings.skipChecks,
       retryIntervalMs: options.retryIntervalMs,
       onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
     });
-    const diagnosed = await withDiagnosis(results, settings, cluster, services, options);
-    const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings });
+    const diagnosed = await withDiagnosis(results, settings, stack, cluster, services, options);
+    const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings, stack });
     const rootCause = report.result === 'failed' ? rootCauseOf(diagnosed) : undefined;
     return redactDeep(rootCause ? { ...report, rootCause } : report);
   } finally {
@@ -57,6 +70,7 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
 async function withDiagnosis(
   results: readonly CheckResult[],
   settings: Settings,
+  stack: Stack,
   cluster: Cluster,
   services: Services,
   options: EngineOptions,
@@ -66,7 +80,7 @@ async function withDiagnosis(
   for (const note of manifests?.notes ?? []) options.onNote?.(note);
   const diagnoses = await diagnose(
     results,
-    { settings, cluster, prometheus: services.prometheus, grafana: services.grafana },
+    { settings, stack, cluster, prometheus: services.prometheus, grafana: services.grafana },
     { budgetMs: DIAGNOSIS_TIMEOUTS * settings.requestTimeoutMs, manifests },
   );
   return results.map((r) => {

@@ -8,24 +8,28 @@ import type { MfcError } from './errors.js';
 import { HttpStatusError } from './endpoint.js';
 import { GrafanaAuthError } from './grafana.js';
 import { DEFAULT_MAX_BYTES, HttpError } from './http.js';
+import type { Reason } from './reasons.js';
 import type { CheckId } from './types.js';
 
 export interface Explanation {
   readonly hint?: string;
   /** False when waiting cannot help: refused credentials or permissions. */
   readonly retryable: boolean;
+  readonly reason: Reason;
 }
 
 export function explain(id: CheckId, err: MfcError): Explanation {
-  if (err instanceof GrafanaAuthError) return { hint: err.hint, retryable: false };
+  if (err instanceof GrafanaAuthError) return { hint: err.hint, retryable: false, reason: { code: 'grafana.auth', status: err.status === 403 ? 403 : 401, message: err.grafanaMessage } };
   // Waiting cannot fix refused credentials or permissions, nor an API server certificate the kubeconfig does not trust.
-  if (err instanceof KubeError) return { hint: err.hint ?? kubeHint(err), retryable: err.status !== 401 && err.status !== 403 && err.reason !== 'TLSError' };
+  if (err instanceof KubeError) {
+    return { hint: err.hint ?? kubeHint(err), retryable: err.status !== 401 && err.status !== 403 && err.reason !== 'TLSError', reason: { code: err.reason === 'Timeout' ? 'error.timeout' : 'error.kube', status: err.status, reason: err.reason } as Reason };
+  }
   const service = id.startsWith('prometheus') ? 'Prometheus' : 'Grafana';
   const input = service === 'Prometheus' ? 'prometheus-service' : 'grafana-service';
-  if (err instanceof HttpStatusError && err.fromProxy) return { hint: proxyHint(err, service, input), retryable: true };
-  if (err instanceof HttpStatusError) return { hint: err.hint ?? (isHtml(err.body) ? htmlHint(service) : statusHint(err.status, service)), retryable: true };
-  if (err instanceof HttpError) return { hint: networkHint(err, service), retryable: true };
-  return { hint: err.hint ?? `${service} answered something unexpected: check that the ${input} input names ${service}'s HTTP port.`, retryable: true };
+  if (err instanceof HttpStatusError && err.fromProxy) return { hint: proxyHint(err, service, input), retryable: true, reason: { code: 'error.proxy', status: err.status, message: err.message } };
+  if (err instanceof HttpStatusError) return { hint: err.hint ?? (isHtml(err.body) ? htmlHint(service) : statusHint(err.status, service)), retryable: true, reason: { code: 'error.http', status: err.status } };
+  if (err instanceof HttpError) return { hint: networkHint(err, service), retryable: true, reason: err.code === 'TIMEOUT' ? { code: 'error.timeout' } : { code: 'error.network', network: err.code } };
+  return { hint: err.hint ?? `${service} answered something unexpected: check that the ${input} input names ${service}'s HTTP port.`, retryable: true, reason: { code: 'error.other' } };
 }
 
 function kubeHint(err: KubeError): string | undefined {

@@ -43,6 +43,8 @@ export class GrafanaAuthError extends MfcError {
     message: string,
     hint: string,
     readonly status: number,
+    /** Grafana's own `message` ("Invalid username or password"). */
+    readonly grafanaMessage = '',
   ) {
     super(message, hint);
   }
@@ -183,6 +185,7 @@ export class GrafanaClient {
         `${what}: HTTP 403 — Grafana accepted ${this.credential} but refused the request${message ? ` (${message})` : ''}`,
         'Give that user or service account the Admin role, or at least datasources:read and datasources:query on this datasource.',
         403,
+        message,
       );
     }
     const fix =
@@ -191,7 +194,7 @@ export class GrafanaClient {
         : this.auth.kind === 'token'
           ? 'The grafana-token is invalid, expired or revoked: create a new service-account token in Grafana and update the secret.'
           : `Check grafana-username and the grafana-password secret; they must match GF_SECURITY_ADMIN_USER/GF_SECURITY_ADMIN_PASSWORD (or that user's password in Grafana).`;
-    return new GrafanaAuthError(`${what}: HTTP 401 — Grafana rejected ${this.credential}${message ? ` (${message})` : ''}`, fix, 401);
+    return new GrafanaAuthError(`${what}: HTTP 401 — Grafana rejected ${this.credential}${message ? ` (${message})` : ''}`, fix, 401, message);
   }
 }
 

@@ -12,6 +12,7 @@ import { outputsFor } from './render/outputs.js';
 import { renderSummaryMarkdown } from './render/summary.js';
 import { secrets } from './secrets.js';
 import { parseSettings } from './settings.js';
+import { describeStack } from './stack/describe.js';
 import type { CheckResult } from './types.js';
 
 const SECRET_INPUTS = ['kubeconfig', 'grafana-password', 'grafana-token'];
@@ -23,8 +24,13 @@ export async function run(): Promise<void> {
     secrets.onAdd((value) => core.setSecret(value));
     for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
     const settings = parseSettings((name) => core.getInput(name));
-    core.info(`Checking that metrics flow Prometheus → Grafana in namespace ${settings.namespace} (access: ${settings.access}, wait: ${settings.waitMs / 1000} s)`);
+    core.info(`Checking that metrics flow Prometheus → Grafana (stack: ${settings.stack}, access: ${settings.access}, wait: ${settings.waitMs / 1000} s)`);
     const report = await runEngine(settings, {
+      onStack: (stack) => {
+        core.info(describeStack(stack));
+        for (const line of stack.evidence) core.info(`  ${line}`);
+        for (const note of stack.notes) core.info(`  discovery: ${note}`);
+      },
       onResult: (r) => core.info(`${ICON[r.status]} ${r.id}: ${r.summary}`),
       onNote: (note) => core.info(`manifests: ${note}`),
     });

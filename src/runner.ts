@@ -9,11 +9,14 @@ import { MfcError } from './errors.js';
 import { explain } from './explain.js';
 import { formatMs } from './http.js';
 import type { CheckId, CheckOutcome, CheckResult } from './types.js';
+import type { ClusterView } from './view.js';
 
 export interface RunOptions {
   readonly checks: readonly Check[];
-  /** The shared parts of every check's context; the runner adds the attempt's signal. */
-  readonly context: Omit<CheckContext, 'signal'>;
+  /** The shared parts of every check's context; the runner adds the attempt's view and signal. */
+  readonly context: Omit<CheckContext, 'signal' | 'view'>;
+  /** A fresh view of the cluster; attempt n of every check reads view n. */
+  readonly newView: () => ClusterView;
   readonly waitMs: number;
   readonly requestTimeoutMs: number;
   readonly skip: readonly CheckId[];
@@ -39,6 +42,8 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
   const interval = opts.retryIntervalMs ?? 2000;
   const byId = new Map(opts.checks.map((c) => [c.id, c]));
   const settled = new Map<CheckId, Promise<Settled>>();
+  const views: ClusterView[] = [];
+  const viewFor = (attempt: number): ClusterView => (views[attempt] ??= opts.newView());
 
   const settle = (check: Check): Promise<Settled> => {
     let p = settled.get(check.id);
@@ -72,15 +77,20 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
       const budget = Math.min(ATTEMPT_TIMEOUTS * opts.requestTimeoutMs, hardDeadline - Date.now());
       const outcome =
         budget > 0
-          ? await attempt(check, budget)
-          : ({ status: 'fail', summary: `not run: the time budget (wait + ${ATTEMPT_TIMEOUTS} × request-timeout) ran out before its prerequisites passed`, hint: 'Raise the wait or request-timeout input.' } as CheckOutcome);
+          ? await attempt(check, budget, viewFor(attempts))
+          : ({
+              status: 'fail',
+              summary: `not run: the time budget (wait + ${ATTEMPT_TIMEOUTS} × request-timeout) ran out before its prerequisites passed`,
+              hint: 'Raise the wait or request-timeout input.',
+              reason: { code: 'error.timeout' },
+            } as CheckOutcome);
       const retry = outcome.status === 'fail' && outcome.retryable !== false && Date.now() + interval < softDeadline;
       if (!retry) return toResult(check, outcome, Date.now() - t0, attempts);
       await new Promise((r) => setTimeout(r, interval));
     }
   };
 
-  const attempt = async (check: Check, budgetMs: number): Promise<CheckOutcome> => {
+  const attempt = async (check: Check, budgetMs: number, view: ClusterView): Promise<CheckOutcome> => {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<CheckOutcome>((resolve) => {
@@ -90,11 +100,12 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
           status: 'fail',
           summary: `no conclusion within ${formatMs(budgetMs)}: the cluster or the service did not answer in time`,
           hint: 'Check that the API server and the service answer quickly; raise request-timeout for slow clusters.',
+          reason: { code: 'error.timeout' },
         });
       }, budgetMs);
     });
     try {
-      return await Promise.race([check.run({ ...opts.context, signal: controller.signal }), timedOut]);
+      return await Promise.race([check.run({ ...opts.context, view, signal: controller.signal }), timedOut]);
     } catch (err) {
       return failure(check, err);
     } finally {
@@ -110,11 +121,16 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
 /** An exception from a check becomes its failure: our errors carry a message and a hint; others are reported without a stack. */
 function failure(check: Check, err: unknown): CheckOutcome {
   if (err instanceof MfcError) {
-    const { hint, retryable } = explain(check.id, err);
-    return { status: 'fail', summary: err.message, hint, retryable };
+    const { hint, retryable, reason } = explain(check.id, err);
+    return { status: 'fail', summary: err.message, hint, retryable, reason };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { status: 'fail', summary: `unexpected error: ${message.split('\n')[0]}`, hint: 'This is a defect of metrics-flow-check; please report it with the JSON report.' };
+  return {
+    status: 'fail',
+    summary: `unexpected error: ${message.split('\n')[0]}`,
+    hint: 'This is a defect of metrics-flow-check; please report it with the JSON report.',
+    reason: { code: 'error.other' },
+  };
 }
 
 function skipped(check: Check, summary: string): CheckResult {
@@ -132,5 +148,6 @@ function toResult(check: Check, o: CheckOutcome, durationMs: number, attempts: n
     attempts,
     ...(o.details ? { details: o.details } : {}),
     ...(o.downTargets?.length ? { downTargets: o.downTargets } : {}),
+    ...(o.reason && o.status !== 'pass' ? { reason: o.reason } : {}),
   };
 }

@@ -1,12 +1,15 @@
 /**
- * Builds the Prometheus and Grafana clients for the chosen `access` mode and Grafana credentials.
- * In `proxy` mode the API server strips `Authorization`, so Grafana's authenticated API is reached
- * with a login session (password) or, when only a token is given, through a port-forward.
+ * Builds the Prometheus and Grafana clients for the chosen `access` mode, the stack that was
+ * found, and the Grafana credentials. In `proxy` mode the API server strips `Authorization`, so
+ * Grafana's authenticated API is reached with a login session (password) or, when only a token
+ * is given, through a port-forward.
  */
 import type { Cluster } from './cluster.js';
 import { portForwardEndpoint, proxyEndpoint, urlEndpoint, type Endpoint } from './endpoint.js';
+import { MfcError } from './errors.js';
 import { GrafanaClient, type GrafanaAuth } from './grafana.js';
 import { PrometheusClient } from './prometheus.js';
+import type { Found, GrafanaSite, PrometheusSite, Stack } from './stack/types.js';
 import type { Settings } from './types.js';
 
 export interface Services {
@@ -16,44 +19,63 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function connectServices(settings: Settings, cluster: Cluster): Services {
-  const ns = settings.namespace;
+/** Grafana credentials: the inputs, or what was read from the cluster (see credentials.ts). */
+export interface GrafanaCredentials {
+  readonly user: string;
+  readonly password: string;
+  readonly token: string;
+}
+
+export function connectServices(settings: Settings, stack: Stack, cluster: Cluster, credentials: GrafanaCredentials = inputCredentials(settings)): Services {
   const timeout = settings.requestTimeoutMs;
-  const forward = (svc: Settings['grafanaService'], selector: string): Endpoint => portForwardEndpoint(cluster, ns, svc, selector, timeout);
-  let prometheusEndpoint: Endpoint;
-  let grafanaEndpoint: Endpoint;
-  switch (settings.access) {
-    case 'direct':
-      prometheusEndpoint = urlEndpoint(settings.prometheusUrl, timeout);
-      grafanaEndpoint = urlEndpoint(settings.grafanaUrl, timeout);
-      break;
-    case 'port-forward':
-      prometheusEndpoint = forward(settings.prometheusService, settings.prometheusSelector);
-      grafanaEndpoint = forward(settings.grafanaService, settings.grafanaSelector);
-      break;
-    case 'proxy':
-      prometheusEndpoint = proxyEndpoint(cluster, ns, settings.prometheusService);
-      grafanaEndpoint = grafanaTokenOnly(settings) ? forward(settings.grafanaService, settings.grafanaSelector) : proxyEndpoint(cluster, ns, settings.grafanaService);
-      break;
-  }
+  const tokenOnly = Boolean(credentials.token) && !credentials.password;
+  const prometheusEndpoint = endpointFor(settings, stack.prometheus, cluster, settings.prometheusUrl, false, 'Prometheus');
+  const grafanaEndpoint = endpointFor(settings, stack.grafana, cluster, settings.grafanaUrl, tokenOnly, 'Grafana');
   return {
     prometheus: new PrometheusClient(prometheusEndpoint),
-    grafana: new GrafanaClient(grafanaEndpoint, grafanaAuth(settings, grafanaEndpoint.mode === 'proxy')),
+    grafana: new GrafanaClient(grafanaEndpoint, grafanaAuth(credentials, grafanaEndpoint.mode === 'proxy')),
     close: async () => {
       await Promise.all([prometheusEndpoint.close(), grafanaEndpoint.close()]);
     },
   };
+
+  function endpointFor(s: Settings, found: Found<PrometheusSite | GrafanaSite>, c: Cluster, url: string, forward: boolean, title: string): Endpoint {
+    if (s.access === 'direct') return urlEndpoint(url, timeout);
+    if (!found.ok) return missingEndpoint(`${title} was not found: ${found.problem.message}`, found.problem.hint);
+    const site = found.value;
+    if (!site.service.ok) return missingEndpoint(`${title} cannot be reached: ${site.service.problem.message}`, site.service.problem.hint);
+    const svc = site.service.value;
+    if (s.access === 'port-forward' || forward) return portForwardEndpoint(c, svc.namespace, svc, site.workload.selector, timeout);
+    return proxyEndpoint(c, svc.namespace, svc);
+  }
+}
+
+/** The credentials the inputs give. */
+export function inputCredentials(s: Settings): GrafanaCredentials {
+  return { user: s.grafanaUsername ?? 'admin', password: s.grafanaPassword, token: s.grafanaToken };
 }
 
 /** Only a Grafana token is given: through the service proxy it would be stripped, so Grafana is port-forwarded. */
-export function grafanaTokenOnly(s: Settings): boolean {
-  return Boolean(s.grafanaToken) && !s.grafanaPassword;
+export function grafanaTokenOnly(c: GrafanaCredentials): boolean {
+  return Boolean(c.token) && !c.password;
 }
 
-function grafanaAuth(s: Settings, throughProxy: boolean): GrafanaAuth {
-  if (s.grafanaToken && !throughProxy) return { kind: 'token', token: s.grafanaToken };
-  if (s.grafanaPassword) {
-    return throughProxy ? { kind: 'session', user: s.grafanaUsername, password: s.grafanaPassword } : { kind: 'basic', user: s.grafanaUsername, password: s.grafanaPassword };
+/** An endpoint for a component discovery did not find: every request fails saying so. */
+function missingEndpoint(message: string, hint: string): Endpoint {
+  return {
+    description: 'no endpoint (not found)',
+    mode: 'proxy',
+    request: async () => {
+      throw new MfcError(message, hint);
+    },
+    close: async () => undefined,
+  };
+}
+
+function grafanaAuth(c: GrafanaCredentials, throughProxy: boolean): GrafanaAuth {
+  if (c.token && !throughProxy) return { kind: 'token', token: c.token };
+  if (c.password) {
+    return throughProxy ? { kind: 'session', user: c.user, password: c.password } : { kind: 'basic', user: c.user, password: c.password };
   }
   return { kind: 'none' };
 }

@@ -7,36 +7,40 @@ import { isMap, parseDocument } from 'yaml';
 import { SettingsError } from './errors.js';
 import { trimTrailingSlashes } from './http.js';
 import { splitOutsideParens } from './selector.js';
-import { CHECK_IDS, type AccessMode, type CheckId, type ServiceRef, type Settings } from './types.js';
+import { CHECK_IDS, STACK_KINDS, type AccessMode, type CheckId, type CredentialsChoice, type ObjectChoice, type ServiceRef, type Settings } from './types.js';
 
 /**
- * Reads one input by its contract name. `undefined`: not given (the default applies); `''`: given
- * empty, which also means the default except where the contract gives empty a meaning of its own
- * (`expected-targets`: none required). The action passes `name => core.getInput(name)`, whose
- * action.yml defaults already cover inputs that are not given.
+ * Reads one input by its contract name. `undefined` or `''`: not given (the default applies, or
+ * discovery fills it in). The action passes `name => core.getInput(name)`.
  */
 export type InputReader = (name: string) => string | undefined;
 
-/** Every input's default, keyed by contract name, as action.yml and the CLI's help state them. */
+/**
+ * Every input's default, keyed by contract name, as action.yml and the CLI's help state them.
+ * Empty means "discovered" or "the stack's default" (see the contract).
+ */
 export const DEFAULTS = Object.freeze({
   kubeconfig: '',
   context: '',
-  namespace: 'taskflow',
-  'prometheus-service': 'prometheus:9090',
-  'prometheus-selector': 'app=prometheus',
-  'grafana-service': 'grafana:3000',
-  'grafana-selector': 'app=grafana',
-  'grafana-username': 'admin',
+  stack: 'auto',
+  namespace: '',
+  'prometheus-service': '',
+  'prometheus-selector': '',
+  'grafana-service': '',
+  'grafana-selector': '',
+  'grafana-username': '',
   'grafana-password': '',
   'grafana-token': '',
-  'datasource-configmap': 'grafana-datasources',
-  'datasource-mount-path': '/etc/grafana/provisioning/datasources',
-  'datasource-name': 'Prometheus',
+  'grafana-credentials': 'auto',
+  'datasource-configmap': '',
+  'datasource-mount-path': '',
+  'datasource-name': '',
   'datasource-url': '',
-  'scrape-job': 'kubernetes-pods',
-  'expected-targets': 'backend-api,postgres,redis',
+  'scrape-job': '',
+  'expected-targets': '',
+  'target-label': '',
   'min-targets-up': '1',
-  query: 'up{job="kubernetes-pods"}',
+  query: '',
   wait: '60s',
   'request-timeout': '10s',
   access: 'proxy',
@@ -50,16 +54,33 @@ export const DEFAULTS = Object.freeze({
 
 export type InputName = keyof typeof DEFAULTS;
 
-/** Inputs for which an explicitly empty value is a choice rather than "use the default". */
-const EMPTY_IS_A_CHOICE: ReadonlySet<InputName> = new Set<InputName>(['expected-targets']);
+/** What the CLI's help says of an input whose default is empty. */
+export const DISCOVERED: Partial<Record<InputName, string>> = {
+  namespace: 'discovered',
+  'prometheus-service': 'discovered',
+  'prometheus-selector': 'the pods behind the Service',
+  'grafana-service': 'discovered',
+  'grafana-selector': 'the pods behind the Service',
+  'grafana-username': 'from the credentials Secret, else admin',
+  'datasource-configmap': 'discovered from the Grafana pod',
+  'datasource-mount-path': '/etc/grafana/provisioning/datasources (GF_PATHS_PROVISIONING wins)',
+  'datasource-name': "the stack's Prometheus datasource",
+  'datasource-url': 'the URL of the Prometheus Service',
+  'scrape-job': "the stack's (TaskFlow: kubernetes-pods; others: every scrape pool)",
+  'expected-targets': "the stack's (TaskFlow: backend-api,postgres,redis); none: none required",
+  'target-label': 'app, else app.kubernetes.io/name, else service, else job',
+  query: 'up{job="<the job>"}, else up',
+};
 
 const ACCESS_MODES: readonly AccessMode[] = ['proxy', 'port-forward', 'direct'];
 const MAX_DURATION_MS = 60 * 60 * 1000;
 const DURATION_FORM = 'expected e.g. 90, 90s, 2m or 1m30s';
-const SERVICE_FORM = 'expected name:port, e.g. prometheus:9090';
+const SERVICE_FORM = 'expected name:port or namespace/name:port, e.g. prometheus:9090 or monitoring/prometheus-k8s:web';
 const SELECTOR_FORM =
   'expected comma-separated requirements such as app=prometheus, app!=x, tier in (a,b), tier notin (a), app or !app';
 const LABEL_VALUE_FORM = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+const CREDENTIALS_FORM = 'expected auto, none, or secret/NAME:USERKEY:PASSWORDKEY (e.g. secret/kps-grafana:admin-user:admin-password)';
+const OBJECT_FORM = 'expected NAME, configmap/NAME or secret/NAME';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -68,31 +89,40 @@ const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 export function parseSettings(read: InputReader): Settings {
   const input = (name: InputName): string => {
     const value = read(name)?.trim();
-    if (value === undefined || (value === '' && !EMPTY_IS_A_CHOICE.has(name))) return DEFAULTS[name];
-    return value;
+    return value === undefined || value === '' ? DEFAULTS[name] : value;
   };
-  const namespace = parseDns1123Label(input('namespace'), 'namespace');
-  const prometheusService = parseServiceRef(input('prometheus-service'), 'prometheus-service');
+  /** The input's value, or undefined when it is empty (discovered, or the stack's default). */
+  const given = (name: InputName): string | undefined => input(name) || undefined;
+  const optional = <T>(name: InputName, parse: (text: string) => T): T | undefined => {
+    const text = given(name);
+    return text === undefined ? undefined : parse(text);
+  };
   const access = parseAccess(input('access'));
   return Object.freeze({
     kubeconfig: decodeKubeconfig(input('kubeconfig')),
     context: input('context'),
-    namespace,
-    prometheusService,
-    prometheusSelector: parseSelector(input('prometheus-selector'), 'prometheus-selector'),
-    grafanaService: parseServiceRef(input('grafana-service'), 'grafana-service'),
-    grafanaSelector: parseSelector(input('grafana-selector'), 'grafana-selector'),
-    grafanaUsername: input('grafana-username'),
+    stack: parseStack(input('stack')),
+    namespace: optional('namespace', (t) => parseDns1123Label(t, 'namespace')),
+    prometheusService: optional('prometheus-service', (t) => parseServiceRef(t, 'prometheus-service')),
+    prometheusSelector: optional('prometheus-selector', (t) => parseSelector(t, 'prometheus-selector')),
+    grafanaService: optional('grafana-service', (t) => parseServiceRef(t, 'grafana-service')),
+    grafanaSelector: optional('grafana-selector', (t) => parseSelector(t, 'grafana-selector')),
+    grafanaUsername: given('grafana-username'),
     grafanaPassword: input('grafana-password'),
     grafanaToken: input('grafana-token'),
-    datasourceConfigmap: parseDns1123Subdomain(input('datasource-configmap'), 'datasource-configmap'),
-    datasourceMountPath: parseAbsolutePath(input('datasource-mount-path'), 'datasource-mount-path'),
-    datasourceName: input('datasource-name'),
-    datasourceUrl: parseDatasourceUrl(input('datasource-url'), prometheusService, namespace),
-    scrapeJob: input('scrape-job'),
-    expectedTargets: parseExpectedTargets(input('expected-targets')),
+    grafanaCredentials: parseCredentials(input('grafana-credentials')),
+    datasourceObject: optional('datasource-configmap', parseObjectChoice),
+    datasourceMountPath: optional('datasource-mount-path', (t) => parseAbsolutePath(t, 'datasource-mount-path')),
+    datasourceName: given('datasource-name'),
+    datasourceUrl: optional('datasource-url', (t) => {
+      parseHttpUrl(t, 'datasource-url');
+      return t;
+    }),
+    scrapeJob: given('scrape-job'),
+    expectedTargets: optional('expected-targets', parseExpectedTargets),
+    targetLabel: optional('target-label', (t) => checkLabelKey(t, 'target-label', 'expected a label name such as app or app.kubernetes.io/name')),
     minTargetsUp: parseCount(input('min-targets-up'), 'min-targets-up'),
-    query: input('query'),
+    query: given('query'),
     waitMs: parseDuration(input('wait'), 'wait'),
     requestTimeoutMs: parsePositiveDuration(input('request-timeout'), 'request-timeout'),
     access,
@@ -103,11 +133,6 @@ export function parseSettings(read: InputReader): Settings {
     reportPath: input('report-path'),
     manifests: input('manifests'),
   });
-}
-
-/** The settings' credentials, for masking. */
-export function secretsOf(settings: Settings): string[] {
-  return [settings.grafanaPassword, settings.grafanaToken].filter((value) => value !== '');
 }
 
 /** `90` (seconds), `90s`, `2m`, `1m30s`, `500ms`, `1h` → milliseconds; at most one hour. */
@@ -122,11 +147,12 @@ export function parseDuration(text: string, input: string): number {
   return total;
 }
 
-/** `name:port`: a DNS-1035 Service name and a port number (1–65535) or port name. */
+/** `[namespace/]name:port`: a DNS-1035 Service name and a port number (1–65535) or port name. */
 export function parseServiceRef(text: string, input: string): ServiceRef {
-  const match = /^([^:]*):([^:]*)$/.exec(text);
+  const match = /^(?:([^/:]*)\/)?([^/:]*):([^/:]*)$/.exec(text);
   if (!match) throw new SettingsError(input, `${quote(text)} is not a Service reference; ${SERVICE_FORM}`);
-  const [, name, port] = match;
+  const [, namespace, name, port] = match;
+  if (namespace !== undefined) parseDns1123Label(namespace, input);
   if (!isDns1035Label(name)) {
     throw new SettingsError(
       input,
@@ -139,7 +165,7 @@ export function parseServiceRef(text: string, input: string): ServiceRef {
       `port ${quote(port)} is neither a number from 1 to 65535 nor a port name (at most 15 lowercase letters, digits and '-', with at least one letter); ${SERVICE_FORM}`,
     );
   }
-  return Object.freeze({ name, port });
+  return Object.freeze(namespace !== undefined ? { namespace, name, port } : { name, port });
 }
 
 /** A Kubernetes label selector, validated; returns it normalized (`a==b` → `a=b`, single spaces). */
@@ -177,14 +203,14 @@ function parseRequirement(text: string, input: string): string {
   throw new SettingsError(input, `${quote(text)} is not a selector requirement; ${SELECTOR_FORM}`);
 }
 
-function checkLabelKey(key: string, input: string): string {
+function checkLabelKey(key: string, input: string, form = SELECTOR_FORM): string {
   const parts = key.split('/');
   const name = parts[parts.length - 1];
   const prefixOk = parts.length === 1 || (parts.length === 2 && isDns1123Subdomain(parts[0]));
   if (!prefixOk || name.length > 63 || !QUALIFIED_NAME.test(name)) {
     throw new SettingsError(
       input,
-      `${quote(key)} is not a label key (an optional DNS subdomain prefix and '/', then ${LABEL_VALUE_FORM}); ${SELECTOR_FORM}`,
+      `${quote(key)} is not a label key (an optional DNS subdomain prefix and '/', then ${LABEL_VALUE_FORM}); ${form}`,
     );
   }
   return key;
@@ -228,14 +254,49 @@ function parseDns1123Label(text: string, input: string): string {
   return text;
 }
 
-function parseDns1123Subdomain(text: string, input: string): string {
+function parseDns1123Subdomain(text: string, input: string, what = 'an object name'): string {
   if (!isDns1123Subdomain(text)) {
     throw new SettingsError(
       input,
-      `${quote(text)} is not a ConfigMap name; expected a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
+      `${quote(text)} is not ${what}; expected a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
     );
   }
   return text;
+}
+
+/** `NAME`, `configmap/NAME` or `secret/NAME` (kinds as kubectl spells them, any case). */
+function parseObjectChoice(text: string): ObjectChoice {
+  const match = /^(?:([A-Za-z]+)\/)?([^/]*)$/.exec(text);
+  if (!match) throw new SettingsError('datasource-configmap', `${quote(text)} is not an object reference; ${OBJECT_FORM}`);
+  const [, kindText, name] = match;
+  const kind = kindText === undefined ? undefined : ({ configmap: 'ConfigMap', cm: 'ConfigMap', secret: 'Secret' } as const)[kindText.toLowerCase() as 'configmap'];
+  if (kindText !== undefined && !kind) throw new SettingsError('datasource-configmap', `${quote(kindText)} is not configmap or secret; ${OBJECT_FORM}`);
+  parseDns1123Subdomain(name, 'datasource-configmap', 'a ConfigMap or Secret name');
+  return Object.freeze(kind ? { kind, name } : { name });
+}
+
+/** `auto`, `none`, or `secret/NAME:USERKEY:PASSWORDKEY`. */
+function parseCredentials(text: string): CredentialsChoice {
+  const lower = text.toLowerCase();
+  if (lower === 'auto' || lower === 'none') return Object.freeze({ mode: lower });
+  const match = /^secret\/([^:]+):([^:]+):([^:]+)$/i.exec(text);
+  if (!match) throw new SettingsError('grafana-credentials', `${quote(text)} is not a credentials source; ${CREDENTIALS_FORM}`);
+  const [, name, userKey, passwordKey] = match;
+  parseDns1123Subdomain(name, 'grafana-credentials', 'a Secret name');
+  for (const key of [userKey, passwordKey]) {
+    if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
+      throw new SettingsError('grafana-credentials', `${quote(key)} is not a Secret key (letters, digits, '-', '_' or '.'); ${CREDENTIALS_FORM}`);
+    }
+  }
+  return Object.freeze({ mode: 'secret', name, userKey, passwordKey });
+}
+
+function parseStack(text: string): Settings['stack'] {
+  const value = text.toLowerCase();
+  if (value === 'auto') return 'auto';
+  const kind = STACK_KINDS.find((k) => k === value);
+  if (!kind) throw new SettingsError('stack', `${quote(text)} is not a stack; expected auto, ${STACK_KINDS.join(', ')}`);
+  return kind;
 }
 
 /** An absolute path inside the container, without a trailing slash. */
@@ -277,12 +338,13 @@ function splitList(text: string): string[] {
 }
 
 function parseExpectedTargets(text: string): readonly string[] {
+  if (text.toLowerCase() === 'none') return Object.freeze([]);
   const apps = splitList(text);
   for (const app of apps) {
     if (!isLabelValue(app)) {
       throw new SettingsError(
         'expected-targets',
-        `${quote(app)} is not a value of the app label (${LABEL_VALUE_FORM}); expected a comma-separated list such as backend-api,postgres,redis`,
+        `${quote(app)} is not a label value (${LABEL_VALUE_FORM}); expected a comma-separated list of values of target-label such as backend-api,postgres,redis, or none`,
       );
     }
   }
@@ -324,21 +386,6 @@ function parseDirectUrl(text: string, input: string, access: AccessMode): string
     throw new SettingsError(input, `${quote(url.href)} has a query or fragment; expected a base URL, e.g. ${example}`);
   }
   return trimTrailingSlashes(url.href);
-}
-
-/** `datasource-url`, or the in-cluster URL of `prometheus-service` when empty. */
-function parseDatasourceUrl(text: string, service: ServiceRef, namespace: string): string {
-  if (text !== '') {
-    parseHttpUrl(text, 'datasource-url');
-    return text;
-  }
-  if (!isPortNumber(service.port)) {
-    throw new SettingsError(
-      'datasource-url',
-      `it is empty, and no default can be derived because prometheus-service names its port ${quote(service.port)} instead of giving its number; expected the URL Grafana uses for Prometheus, e.g. http://${service.name}.${namespace}.svc.cluster.local:9090`,
-    );
-  }
-  return `http://${service.name}.${namespace}.svc.cluster.local:${service.port}`;
 }
 
 /** An absolute http(s) URL without credentials; messages never show a `user:password@` part. */

@@ -1,7 +1,8 @@
 /**
  * The shared vocabulary of metrics-flow-check: settings, check ids, check results and the report.
- * Every other module depends on these types; none of them depends on a module.
+ * Every other module depends on these types; they depend only on the reasons' type.
  */
+import type { Reason } from './reasons.js';
 
 /** Check ids, in the contract's table order. They are stable: users name them in `skip-checks`. */
 export const CHECK_IDS = [
@@ -24,34 +25,61 @@ export type CheckId = (typeof CHECK_IDS)[number];
 
 export type AccessMode = 'proxy' | 'port-forward' | 'direct';
 
-/** A Service reference `name:port`; the port is a number or a port name. */
+/** The stacks the action recognises; each sets its own defaults and speaks its own words in hints. */
+export const STACK_KINDS = ['taskflow', 'kube-prometheus', 'kube-prometheus-stack', 'generic'] as const;
+export type StackKind = (typeof STACK_KINDS)[number];
+
+/** A Service reference `[namespace/]name:port`; the port is a number or a port name. */
 export interface ServiceRef {
+  /** Absent: the namespace the component was found in (or the `namespace` input). */
+  readonly namespace?: string;
   readonly name: string;
   readonly port: string;
 }
 
-/** Every contract input, parsed and validated once. Durations are in milliseconds. */
+/** The object that provisions the datasource, as the `datasource-configmap` input names it. */
+export interface ObjectChoice {
+  /** Absent (a bare `NAME`): a ConfigMap of that name, else a Secret. */
+  readonly kind?: 'ConfigMap' | 'Secret';
+  readonly name: string;
+}
+
+/** Where Grafana's admin credentials may come from when no password or token is given. */
+export type CredentialsChoice =
+  | { readonly mode: 'auto' }
+  | { readonly mode: 'none' }
+  | { readonly mode: 'secret'; readonly name: string; readonly userKey: string; readonly passwordKey: string };
+
+/**
+ * Every contract input, parsed and validated once. Optional fields are the ones discovery fills
+ * in when the input is empty (`undefined` = not given); durations are in milliseconds.
+ */
 export interface Settings {
   /** Kubeconfig YAML (already decoded from base64 when needed); empty: default loading rules. */
   readonly kubeconfig: string;
   readonly context: string;
-  readonly namespace: string;
-  readonly prometheusService: ServiceRef;
-  readonly prometheusSelector: string;
-  readonly grafanaService: ServiceRef;
-  readonly grafanaSelector: string;
-  readonly grafanaUsername: string;
+  /** `auto`: recognised from what is in the cluster. */
+  readonly stack: 'auto' | StackKind;
+  readonly namespace?: string;
+  readonly prometheusService?: ServiceRef;
+  readonly prometheusSelector?: string;
+  readonly grafanaService?: ServiceRef;
+  readonly grafanaSelector?: string;
+  readonly grafanaUsername?: string;
   readonly grafanaPassword: string;
   readonly grafanaToken: string;
-  readonly datasourceConfigmap: string;
-  readonly datasourceMountPath: string;
-  readonly datasourceName: string;
-  /** Expected datasource URL, with the contract's default already filled in. */
-  readonly datasourceUrl: string;
-  readonly scrapeJob: string;
-  readonly expectedTargets: readonly string[];
+  readonly grafanaCredentials: CredentialsChoice;
+  readonly datasourceObject?: ObjectChoice;
+  readonly datasourceMountPath?: string;
+  readonly datasourceName?: string;
+  readonly datasourceUrl?: string;
+  /** `undefined`: the stack's default; `''` cannot be given (empty is the default). */
+  readonly scrapeJob?: string;
+  /** `undefined`: the stack's default; `[]`: none required (the input `none`). */
+  readonly expectedTargets?: readonly string[];
+  readonly targetLabel?: string;
   readonly minTargetsUp: number;
-  readonly query: string;
+  readonly query?: string;
   readonly waitMs: number;
   readonly requestTimeoutMs: number;
   readonly access: AccessMode;
@@ -64,11 +92,21 @@ export interface Settings {
   readonly manifests: string;
 }
 
+/** The report's view of the stack: its kind, the line that says what was found, and the details. */
+export interface StackSummary {
+  readonly kind: StackKind;
+  readonly summary: string;
+  readonly [key: string]: unknown;
+}
+
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
 /** A DOWN (or never scraped) Prometheus target, shown in the summary with its last error. */
 export interface TargetInfo {
+  /** The value of the target label (app, app.kubernetes.io/name, …) that names the target. */
   readonly app: string;
+  readonly pool?: string;
+  readonly job?: string;
   readonly instance: string;
   readonly health: string;
   readonly lastError: string;
@@ -88,6 +126,8 @@ export interface CheckOutcome {
   readonly downTargets?: readonly TargetInfo[];
   /** False when waiting cannot change the outcome (e.g. RBAC refusal): the runner stops retrying. */
   readonly retryable?: boolean;
+  /** For fail/warn: why, as a code with its facts (what diagnosis keys on). */
+  readonly reason?: Reason;
 }
 
 /** A failing fact found by diagnosis, with its fix and where to make it. */
@@ -124,6 +164,7 @@ export interface CheckResult {
   readonly attempts: number;
   readonly details?: Readonly<Record<string, unknown>>;
   readonly downTargets?: readonly TargetInfo[];
+  readonly reason?: Reason;
   readonly diagnosis?: CheckDiagnosis;
 }
 
@@ -131,6 +172,9 @@ export interface Report {
   readonly result: 'passed' | 'failed';
   readonly durationMs: number;
   readonly startedAt: string;
+  /** The stack that was checked (see src/stack/describe.ts). */
+  readonly stack: StackSummary;
+  /** The namespace of Prometheus (and Grafana's, when they share it): for the summary's count line. */
   readonly namespace: string;
   readonly access: AccessMode;
   readonly counts: { readonly passed: number; readonly failed: number; readonly warnings: number; readonly skipped: number };

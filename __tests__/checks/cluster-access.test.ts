@@ -2,11 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { clusterAccess, requiredPermissions } from '../../src/checks/cluster-access.js';
 import { describePermission, KubeError } from '../../src/cluster.js';
 import { taskflowCluster } from '../fixtures/cluster.js';
-import { attempt, settingsWith, taskflowStack, verdict } from '../fixtures/context.js';
+import { attempt, taskflowStack, verdict } from '../fixtures/context.js';
 
 describe('cluster-access', () => {
   it('passes when the API server answers and every needed permission is granted', async () => {
-    const outcome = await attempt(clusterAccess, taskflowStack());
+    const outcome = await attempt(clusterAccess, await taskflowStack());
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toContain('https://203.0.113.10:6443');
     expect(outcome.summary).toContain('v1.32.2');
@@ -14,11 +14,13 @@ describe('cluster-access', () => {
     expect(outcome.summary).not.toContain('without');
   });
 
-  it('asks the API server about exactly the permissions the default proxy-mode checks use', () => {
-    const needed = requiredPermissions(settingsWith({ 'grafana-password': 'admin2024' })).map(describePermission);
+  it('asks the API server about exactly the permissions the default proxy-mode checks use', async () => {
+    const { settings, found } = await taskflowStack();
+    const needed = requiredPermissions(settings, found).map(describePermission);
     expect(needed.sort()).toEqual(
       [
         'list pods in namespace taskflow',
+        'list services in namespace taskflow',
         'get services in namespace taskflow',
         'get endpoints in namespace taskflow',
         'get configmaps in namespace taskflow',
@@ -29,7 +31,7 @@ describe('cluster-access', () => {
   });
 
   it('fails an expired token with the fix, without retrying (waiting cannot help)', async () => {
-    const stack = taskflowStack({}, taskflowCluster().expireCredentials());
+    const stack = await taskflowStack({}, taskflowCluster().expireCredentials());
     await expect(attempt(clusterAccess, stack)).rejects.toBeInstanceOf(KubeError);
     const result = await verdict(clusterAccess, stack, 300);
     expect(result.status).toBe('fail');
@@ -41,7 +43,7 @@ describe('cluster-access', () => {
   });
 
   it('fails a missing get on configmaps, naming the verb, the resource and the Role rule to add', async () => {
-    const stack = taskflowStack({}, taskflowCluster().deny('get', 'configmaps'));
+    const stack = await taskflowStack({}, taskflowCluster().deny('get', 'configmaps'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain('may not get configmaps in namespace taskflow');
@@ -53,18 +55,18 @@ describe('cluster-access', () => {
   });
 
   it('lists every missing permission with one rule each', async () => {
-    const stack = taskflowStack({}, taskflowCluster().deny('list', 'pods').deny('get', 'services', 'proxy'));
+    const stack = await taskflowStack({}, taskflowCluster().deny('get', 'endpoints').deny('get', 'services', 'proxy'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('fail');
-    expect(outcome.summary).toContain('list pods in namespace taskflow');
+    expect(outcome.summary).toContain('get endpoints in namespace taskflow');
     expect(outcome.summary).toContain('get services/proxy in namespace taskflow');
     expect(outcome.hint).toContain('these rules');
-    expect(outcome.hint).toContain('resources: ["pods"]\n  verbs: ["list"]');
+    expect(outcome.hint).toContain('resources: ["endpoints"]\n  verbs: ["get"]');
     expect(outcome.hint).toContain('resources: ["services/proxy"]\n  verbs: ["get"]');
   });
 
   it('does not require a permission whose only checks are skipped', async () => {
-    const stack = taskflowStack({ 'skip-checks': 'prometheus-service' }, taskflowCluster().deny('get', 'endpoints'));
+    const stack = await taskflowStack({ 'skip-checks': 'prometheus-service' }, taskflowCluster().deny('get', 'endpoints'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('pass');
   });
@@ -72,21 +74,37 @@ describe('cluster-access', () => {
   // Through the proxy, grafana-datasource-health logs in with POST /login, which needs create on services/proxy.
   it('requires create on services/proxy for the Grafana login even when only grafana-datasource-health uses it', async () => {
     const cluster = taskflowCluster().deny('create', 'services', 'proxy');
-    const outcome = await attempt(clusterAccess, taskflowStack({ 'skip-checks': 'grafana-datasource,grafana-query' }, cluster));
+    const outcome = await attempt(clusterAccess, await taskflowStack({ 'skip-checks': 'grafana-datasource,grafana-query' }, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain('create services/proxy in namespace taskflow');
   });
 
   it('requires pods/portforward when Grafana is reached with a token only', async () => {
     const cluster = taskflowCluster().deny('get', 'pods', 'portforward');
-    const outcome = await attempt(clusterAccess, taskflowStack({ 'grafana-password': '', 'grafana-token': 'glsa_0123456789abcdef' }, cluster));
+    const outcome = await attempt(clusterAccess, await taskflowStack({ 'grafana-password': '', 'grafana-token': 'glsa_0123456789abcdef' }, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain('get pods/portforward in namespace taskflow');
     expect(outcome.summary).not.toContain('glsa_');
   });
 
+  // Kubernetes 1.35 authorizes a WebSocket port-forward or exec as both get and create (kubernetes/kubernetes#134577).
+  it('requires create as well as get on pods/portforward, naming the verb', async () => {
+    const cluster = taskflowCluster().deny('create', 'pods', 'portforward');
+    const outcome = await attempt(clusterAccess, await taskflowStack({ 'grafana-password': '', 'grafana-token': 'glsa_0123456789abcdef' }, cluster));
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toContain('create pods/portforward in namespace taskflow');
+    expect(outcome.hint).toContain('resources: ["pods/portforward"]\n  verbs: ["create"]');
+  });
+
+  it('fails with the list rule when discovery could not list pods at all', async () => {
+    const stack = await taskflowStack({}, taskflowCluster().deny('list', 'pods'));
+    const outcome = await attempt(clusterAccess, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toContain('may not list pods in namespace taskflow');
+  });
+
   it('passes without pods/exec, noting that the datasource file is then checked from the pod spec only', async () => {
-    const stack = taskflowStack({}, taskflowCluster().deny('get', 'pods', 'exec'));
+    const stack = await taskflowStack({}, taskflowCluster().deny('get', 'pods', 'exec'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toContain('without get pods/exec in namespace taskflow the datasource file is checked from the pod spec only');
@@ -94,7 +112,7 @@ describe('cluster-access', () => {
   });
 
   it('warns when the credentials may not run access reviews', async () => {
-    const stack = taskflowStack({}, taskflowCluster().forbidAccessReviews());
+    const stack = await taskflowStack({}, taskflowCluster().forbidAccessReviews());
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('warn');
     expect(outcome.summary).toContain('v1.32.2');
@@ -104,7 +122,7 @@ describe('cluster-access', () => {
   });
 
   it('fails an unreachable API server with the server URL and a network hint, and keeps retrying', async () => {
-    const stack = taskflowStack({}, taskflowCluster().failNetwork());
+    const stack = await taskflowStack({}, taskflowCluster().failNetwork());
     const result = await verdict(clusterAccess, stack, 150);
     expect(result.status).toBe('fail');
     expect(result.summary).toContain('cannot reach the API server https://203.0.113.10:6443');

@@ -18,7 +18,7 @@ function datasourcesVolume(cluster: FakeCluster) {
 describe('datasource-mounted', () => {
   it('passes when the running container sees the file with the ConfigMap\'s content', async () => {
     const cluster = taskflowCluster();
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe(`pod ${GRAFANA_POD} sees ${DATASOURCE_FILE}, identical to ConfigMap taskflow/grafana-datasources`);
     expect(cluster.execs).toEqual([`${GRAFANA_POD}/grafana: cat ${DATASOURCE_FILE}`]);
@@ -29,9 +29,9 @@ describe('datasource-mounted', () => {
     const spec = cluster.pod(GRAFANA_POD).spec!;
     spec.volumes = spec.volumes!.filter((v) => v.name !== 'grafana-datasources');
     spec.containers[0]!.volumeMounts = spec.containers[0]!.volumeMounts!.filter((m) => m.name !== 'grafana-datasources');
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
-    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} does not mount ConfigMap grafana-datasources: Grafana cannot see the datasource file`);
+    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} does not mount ConfigMap taskflow/grafana-datasources: Grafana cannot see the datasource file`);
     expect(outcome.hint).toContain(`mountPath: ${DIR}`);
     expect(outcome.hint).toContain('configMap: {name: grafana-datasources}');
     expect(outcome.retryable).toBe(false);
@@ -42,17 +42,17 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster();
     const container = cluster.pod(GRAFANA_POD).spec!.containers[0]!;
     container.volumeMounts = container.volumeMounts!.filter((m) => m.name !== 'grafana-datasources');
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
-    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} has a volume from ConfigMap grafana-datasources but no container mounts it`);
+    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} has a volume from ConfigMap taskflow/grafana-datasources but the grafana container does not mount it`);
   });
 
   it('fails a mount in another directory, naming both', async () => {
     const cluster = taskflowCluster();
     datasourcesMount(cluster).mountPath = '/etc/grafana/datasources';
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
-    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} mounts ConfigMap grafana-datasources at /etc/grafana/datasources, not at ${DIR}`);
+    expect(outcome.summary).toBe(`pod ${GRAFANA_POD} mounts ConfigMap taskflow/grafana-datasources at /etc/grafana/datasources, not at ${DIR}`);
     expect(outcome.hint).toContain(`mountPath: ${DIR}`);
     expect(outcome.retryable).toBe(false);
   });
@@ -61,7 +61,7 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster();
     datasourcesMount(cluster).mountPath = '/usr/share/grafana/conf/provisioning/datasources';
     cluster.setFile(GRAFANA_POD, '/usr/share/grafana/conf/provisioning/datasources/datasources.yaml', SEED_DATASOURCES_YAML);
-    const outcome = await attempt(datasourceMounted, taskflowStack({ 'datasource-mount-path': '/usr/share/grafana/conf/provisioning/datasources/' }, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({ 'datasource-mount-path': '/usr/share/grafana/conf/provisioning/datasources/' }, cluster));
     expect(outcome.status).toBe('pass');
   });
 
@@ -69,7 +69,7 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster();
     Object.assign(datasourcesMount(cluster), { mountPath: `${DIR}/prometheus.yaml`, subPath: 'datasources.yaml' });
     cluster.setFile(GRAFANA_POD, DATASOURCE_FILE, undefined).setFile(GRAFANA_POD, `${DIR}/prometheus.yaml`, SEED_DATASOURCES_YAML);
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('pass');
     expect(cluster.execs).toEqual([`${GRAFANA_POD}/grafana: cat ${DIR}/prometheus.yaml`]);
   });
@@ -78,14 +78,14 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster();
     datasourcesVolume(cluster).configMap!.items = [{ key: 'datasources.yaml', path: 'taskflow.yaml' }];
     cluster.setFile(GRAFANA_POD, DATASOURCE_FILE, undefined).setFile(GRAFANA_POD, `${DIR}/taskflow.yaml`, SEED_DATASOURCES_YAML);
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toContain(`${DIR}/taskflow.yaml`);
   });
 
   it('fails when the container sees older content, with the restart hint', async () => {
     const cluster = taskflowCluster().setFile(GRAFANA_POD, DATASOURCE_FILE, SEED_DATASOURCES_YAML.replace('prometheus.taskflow', 'prometheus-server.taskflow'));
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe(`${DATASOURCE_FILE} in pod ${GRAFANA_POD} differs from key datasources.yaml of ConfigMap taskflow/grafana-datasources`);
     expect(outcome.hint).toContain('kubectl rollout restart deployment/grafana');
@@ -93,7 +93,7 @@ describe('datasource-mounted', () => {
 
   it('fails when the running container lacks the file its spec mounts (a pod started before the mount)', async () => {
     const cluster = taskflowCluster().setFile(GRAFANA_POD, DATASOURCE_FILE, undefined);
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain(`cat says: cat: can't open '${DATASOURCE_FILE}': No such file or directory`);
     expect(outcome.hint).toContain('rollout restart');
@@ -101,7 +101,7 @@ describe('datasource-mounted', () => {
 
   it('warns when exec is forbidden, with the pods/exec rule', async () => {
     const cluster = taskflowCluster().deny('get', 'pods', 'exec');
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('warn');
     expect(outcome.summary).toBe(`pod ${GRAFANA_POD} mounts ${DATASOURCE_FILE} per its spec; the file's content was not verified: exec into the pod is forbidden`);
     expect(outcome.hint).toContain('resources: ["pods/exec"]');
@@ -109,7 +109,7 @@ describe('datasource-mounted', () => {
 
   it('warns when the pod is not running, judging from its spec', async () => {
     const cluster = taskflowCluster().setPodStatus(GRAFANA_POD, { phase: 'Pending', waiting: 'ContainerCreating' });
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('warn');
     expect(outcome.summary).toBe(`pod ${GRAFANA_POD} mounts ${DATASOURCE_FILE} per its spec; the file could not be read because the pod is Pending`);
     expect(cluster.execs).toEqual([]);
@@ -118,7 +118,7 @@ describe('datasource-mounted', () => {
   it('fails when the pod mounts the ConfigMap but it does not exist', async () => {
     const cluster = taskflowCluster().remove('configmap', 'grafana-datasources');
     datasourcesVolume(cluster).configMap!.items = [{ key: 'datasources.yaml', path: 'datasources.yaml' }];
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain('ConfigMap taskflow/grafana-datasources does not exist');
   });
@@ -129,14 +129,22 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster()
       .remove('configmap', 'grafana-datasources')
       .setPodStatus(GRAFANA_POD, { phase: 'Pending', waiting: 'ContainerCreating' });
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).not.toContain('no container mounts it');
     expect(outcome.summary).toContain('ConfigMap taskflow/grafana-datasources does not exist');
   });
 
   it('fails when there is no Grafana pod', async () => {
-    const outcome = await attempt(datasourceMounted, taskflowStack({}, taskflowCluster().remove('pod', GRAFANA_POD)));
+    const outcome = await attempt(datasourceMounted, await taskflowStack({}, taskflowCluster().remove('pod', GRAFANA_POD)));
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('no Grafana pod found: searched pods labelled app.kubernetes.io/name=grafana or app=grafana in namespace taskflow or any namespace the credentials may list');
+  });
+
+  it('fails when the Grafana pod is gone by the time the check runs', async () => {
+    const stack = await taskflowStack();
+    stack.cluster.remove('pod', GRAFANA_POD);
+    const outcome = await attempt(datasourceMounted, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('no Grafana pod matches app=grafana in taskflow');
   });
@@ -144,7 +152,7 @@ describe('datasource-mounted', () => {
   it('gives the runner a final verdict without retrying a missing mount', async () => {
     const cluster = taskflowCluster();
     datasourcesMount(cluster).mountPath = '/etc/grafana/datasources';
-    const result = await verdict(datasourceMounted, taskflowStack({}, cluster), 300);
+    const result = await verdict(datasourceMounted, await taskflowStack({}, cluster), 300);
     expect(result.status).toBe('fail');
     expect(result.attempts).toBe(1);
   });

@@ -24,7 +24,7 @@ const HEALTH_PATH = `/api/datasources/uid/${SEED_DATASOURCE.uid}/health`;
 
 describe('grafana-api', () => {
   it('passes when Grafana answers /api/health with its database ok, without credentials', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(grafanaApi, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe("Grafana 11.5.0 answered /api/health, database ok, via service taskflow/grafana:3000 through the API server's service proxy");
@@ -32,7 +32,7 @@ describe('grafana-api', () => {
   });
 
   it('passes when Grafana hides its version', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/health', json(200, { database: 'ok' }));
     const outcome = await attempt(grafanaApi, stack);
     expect(outcome.status).toBe('pass');
@@ -40,17 +40,17 @@ describe('grafana-api', () => {
   });
 
   it('fails when its database is failing (HTTP 503), pointing at the logs and storage', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/health', grafanaHealthFailing);
     const outcome = await attempt(grafanaApi, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('Grafana answered /api/health but its database is "failing"');
-    expect(outcome.hint).toContain('kubectl logs -l app=grafana');
+    expect(outcome.hint).toContain('kubectl logs -n taskflow -l app=grafana');
     expect(outcome.hint).toContain('/var/lib/grafana');
   });
 
   it('explains a Grafana Service without ready pods', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.cluster.endpointsOf('grafana').subsets = [];
     const result = await verdict(grafanaApi, stack);
     expect(result.status).toBe('fail');
@@ -61,7 +61,7 @@ describe('grafana-api', () => {
 
 describe('grafana-datasource', () => {
   it("passes when Grafana lists the seed's datasource, logging in since the proxy strips Authorization", async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(grafanaDatasource, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe('Grafana lists "Prometheus" (prometheus, http://prometheus.taskflow.svc.cluster.local:9090, uid PBFA97CFB590B2093, default)');
@@ -71,7 +71,7 @@ describe('grafana-datasource', () => {
   });
 
   it('passes on the wire reference listing when datasource-url matches its short URL', async () => {
-    const stack = taskflowStack({ 'datasource-url': 'http://prometheus:9090/' });
+    const stack = await taskflowStack({ 'datasource-url': 'http://prometheus:9090/' });
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([A2_DATASOURCE])));
     const outcome = await attempt(grafanaDatasource, stack);
     expect(outcome.status).toBe('pass');
@@ -79,7 +79,7 @@ describe('grafana-datasource', () => {
   });
 
   it('fails when Grafana has no datasource at all, with the provisioning hint', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([])));
     const outcome = await attempt(grafanaDatasource, stack);
     expect(outcome.status).toBe('fail');
@@ -90,7 +90,7 @@ describe('grafana-datasource', () => {
   });
 
   it('names the datasources Grafana has when none has the expected name', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const loki = { ...A2_DATASOURCE, id: 2, uid: 'loki', name: 'Loki', type: 'loki', url: 'http://loki:3100' };
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([loki])));
     const outcome = await attempt(grafanaDatasource, stack);
@@ -99,7 +99,7 @@ describe('grafana-datasource', () => {
   });
 
   it('fails a datasource of another type, without retrying', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([{ ...SEED_DATASOURCE, type: 'influxdb', typeName: 'InfluxDB' }])));
     const outcome = await attempt(grafanaDatasource, stack);
     expect(outcome.status).toBe('fail');
@@ -109,7 +109,7 @@ describe('grafana-datasource', () => {
   });
 
   it('fails a datasource with another URL, giving the expected one', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([{ ...SEED_DATASOURCE, url: 'http://localhost:9090' }])));
     const outcome = await attempt(grafanaDatasource, stack);
     expect(outcome.status).toBe('fail');
@@ -121,7 +121,7 @@ describe('grafana-datasource', () => {
 
   it('fails a wrong password naming the user but never the password, without retrying', async () => {
     const secret = 'n0t-the-Pa55word';
-    const stack = taskflowStack({ 'grafana-password': secret });
+    const stack = await taskflowStack({ 'grafana-password': secret });
     await expect(attempt(grafanaDatasource, stack)).rejects.toBeInstanceOf(GrafanaAuthError);
     const result = await verdict(grafanaDatasource, stack, 300);
     expect(result.status).toBe('fail');
@@ -135,7 +135,7 @@ describe('grafana-datasource', () => {
   });
 
   it('asks for credentials when none are given and Grafana refuses anonymous access', async () => {
-    const stack = taskflowStack({ 'grafana-password': '' });
+    const stack = await taskflowStack({ 'grafana-password': '' });
     const result = await verdict(grafanaDatasource, stack);
     expect(result.status).toBe('fail');
     expect(result.summary).toContain('Grafana GET /api/datasources: HTTP 401');
@@ -143,7 +143,7 @@ describe('grafana-datasource', () => {
   });
 
   it('explains a user without the right to read datasources', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(permissionDenied));
     const result = await verdict(grafanaDatasource, stack);
     expect(result.status).toBe('fail');
@@ -155,15 +155,15 @@ describe('grafana-datasource', () => {
 
 describe('grafana-datasource-health', () => {
   it('passes when Grafana\'s test of the datasource succeeds', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(grafanaDatasourceHealth, stack);
     expect(outcome.status).toBe('pass');
-    expect(outcome.summary).toBe('Data source is working: Successfully queried the Prometheus API.');
+    expect(outcome.summary).toBe('Grafana\'s test of "Prometheus" passed: Successfully queried the Prometheus API.');
     expect(stack.grafana.sent(HEALTH_PATH)).toHaveLength(1);
   });
 
   it('fails a refused connection with the port hint', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthConnectionRefused));
     const outcome = await attempt(grafanaDatasourceHealth, stack);
     expect(outcome.status).toBe('fail');
@@ -173,7 +173,7 @@ describe('grafana-datasource-health', () => {
   });
 
   it('fails an unresolvable host with the Service name to use', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthNoSuchHost));
     const outcome = await attempt(grafanaDatasourceHealth, stack);
     expect(outcome.status).toBe('fail');
@@ -183,7 +183,7 @@ describe('grafana-datasource-health', () => {
   });
 
   it('fails when the datasource disappeared since grafana-datasource passed', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([])));
     const outcome = await attempt(grafanaDatasourceHealth, stack);
     expect(outcome.status).toBe('fail');
@@ -193,7 +193,7 @@ describe('grafana-datasource-health', () => {
 
 describe('grafana-query', () => {
   it('passes when the query through Grafana returns frames with data', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(grafanaQuery, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe('up{job="kubernetes-pods"} through Grafana returned 3 series');
@@ -202,7 +202,7 @@ describe('grafana-query', () => {
   });
 
   it('fails when Grafana returns no frame', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryFrames([])));
     const outcome = await attempt(grafanaQuery, stack);
     expect(outcome.status).toBe('fail');
@@ -212,7 +212,7 @@ describe('grafana-query', () => {
   });
 
   it('fails when the frames hold no values', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const empty = { schema: { meta: { type: 'numeric-multi', typeVersion: [0, 1], custom: { resultType: 'vector' } }, fields: [] }, data: { values: [] } };
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryFrames([empty])));
     const outcome = await attempt(grafanaQuery, stack);
@@ -221,7 +221,7 @@ describe('grafana-query', () => {
   });
 
   it("fails a per-query error with Prometheus's message", async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const error = 'bad_data: invalid parameter "query": 1:4: parse error: unexpected character: \'@\'';
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryError(error)));
     const outcome = await attempt(grafanaQuery, stack);
@@ -230,7 +230,7 @@ describe('grafana-query', () => {
   });
 
   it('fails a per-query connection error with the port hint', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const error = 'Post "http://prometheus.taskflow.svc.cluster.local:9090/api/v1/query": dial tcp 10.96.120.15:9090: connect: connection refused';
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryError(error, 502)));
     const outcome = await attempt(grafanaQuery, stack);
@@ -240,7 +240,7 @@ describe('grafana-query', () => {
   });
 
   it('reports a request Grafana refuses as a whole', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('POST', '/api/ds/query', withSession(json(404, { message: 'Data source not found', traceID: '' })));
     const result = await verdict(grafanaQuery, stack);
     expect(result.status).toBe('fail');

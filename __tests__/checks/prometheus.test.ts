@@ -22,19 +22,29 @@ const REDIS_DOWN = 'Get "http://10.244.0.17:9121/metrics": dial tcp 10.244.0.17:
 
 describe('prometheus-service', () => {
   it('passes when the Service exposes the port and has a ready endpoint', async () => {
-    const outcome = await attempt(prometheusService, taskflowStack());
+    const outcome = await attempt(prometheusService, await taskflowStack());
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe('Service taskflow/prometheus exposes port 9090 → web with 1 ready endpoint');
     expect(outcome.details?.endpoints).toEqual(['10.244.0.12']);
   });
 
   it('accepts the port by name', async () => {
-    const outcome = await attempt(prometheusService, taskflowStack({ 'prometheus-service': 'prometheus:web', 'datasource-url': 'http://prometheus:9090' }));
+    const outcome = await attempt(prometheusService, await taskflowStack({ 'prometheus-service': 'prometheus:web', 'datasource-url': 'http://prometheus:9090' }));
     expect(outcome.status).toBe('pass');
   });
 
-  it('fails when the Service does not exist', async () => {
-    const outcome = await attempt(prometheusService, taskflowStack({}, taskflowCluster().remove('service', 'prometheus').remove('endpoints', 'prometheus')));
+  it('fails when no Service selects the Prometheus pods, naming them and the command that creates one', async () => {
+    const outcome = await attempt(prometheusService, await taskflowStack({}, taskflowCluster().remove('service', 'prometheus').remove('endpoints', 'prometheus')));
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('no Service in namespace taskflow selects the Prometheus pods (prometheus-6d8f7c9b5-x2k4p)');
+    expect(outcome.hint).toContain('kubectl expose deployment/prometheus -n taskflow --port 9090');
+    expect(outcome.hint).toContain('prometheus-service input');
+  });
+
+  it('fails when the Service is gone by the time the check runs', async () => {
+    const stack = await taskflowStack();
+    stack.cluster.remove('service', 'prometheus').remove('endpoints', 'prometheus');
+    const outcome = await attempt(prometheusService, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('Service taskflow/prometheus does not exist');
     expect(outcome.hint).toContain('prometheus-service input');
@@ -42,7 +52,7 @@ describe('prometheus-service', () => {
   });
 
   it('fails a port the Service does not expose, listing the ports it has, without retrying', async () => {
-    const outcome = await attempt(prometheusService, taskflowStack({ 'prometheus-service': 'prometheus:9091' }));
+    const outcome = await attempt(prometheusService, await taskflowStack({ 'prometheus-service': 'prometheus:9091' }));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('Service taskflow/prometheus does not expose port 9091 (it has: web:9090)');
     expect(outcome.hint).toContain('prometheus-service input');
@@ -54,7 +64,7 @@ describe('prometheus-service', () => {
     const subset = cluster.endpointsOf('prometheus').subsets![0]!;
     subset.notReadyAddresses = subset.addresses;
     delete subset.addresses;
-    const outcome = await attempt(prometheusService, taskflowStack({}, cluster));
+    const outcome = await attempt(prometheusService, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('Service taskflow/prometheus has no ready endpoints (1 not ready)');
     expect(outcome.hint).toContain('selector app=prometheus');
@@ -64,9 +74,10 @@ describe('prometheus-service', () => {
 
   it('fails when the selector matches no pod at all (Endpoints without subsets)', async () => {
     const cluster = taskflowCluster();
+    const stack = await taskflowStack({}, cluster);
     cluster.endpointsOf('prometheus').subsets = undefined;
     cluster.service('prometheus').spec!.selector = { app: 'prometheus-server' };
-    const outcome = await attempt(prometheusService, taskflowStack({}, cluster));
+    const outcome = await attempt(prometheusService, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('Service taskflow/prometheus has no ready endpoints');
     expect(outcome.hint).toContain('app=prometheus-server');
@@ -75,7 +86,7 @@ describe('prometheus-service', () => {
 
 describe('prometheus-api', () => {
   it('passes when Prometheus answers /api/v1/targets through the service proxy', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(prometheusApi, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toContain('Prometheus answered /api/v1/targets');
@@ -87,7 +98,7 @@ describe('prometheus-api', () => {
   it('throws the proxy\'s "no endpoints" answer, which the runner explains', async () => {
     const cluster = taskflowCluster();
     cluster.endpointsOf('prometheus').subsets = [];
-    const stack = taskflowStack({}, cluster);
+    const stack = await taskflowStack({}, cluster);
     const err = await attempt(prometheusApi, stack).then(
       () => undefined,
       (e: unknown) => e,
@@ -105,7 +116,8 @@ describe('prometheus-api', () => {
   });
 
   it('explains a Service the proxy cannot find', async () => {
-    const stack = taskflowStack({}, taskflowCluster().remove('service', 'prometheus'));
+    const stack = await taskflowStack();
+    stack.cluster.remove('service', 'prometheus');
     const result = await verdict(prometheusApi, stack);
     expect(result.status).toBe('fail');
     expect(result.summary).toContain('answered HTTP 404: services "prometheus" not found');
@@ -114,7 +126,7 @@ describe('prometheus-api', () => {
   });
 
   it('explains a pod that does not listen on the target port', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.cluster.backends.delete('prometheus');
     const result = await verdict(prometheusApi, stack);
     expect(result.status).toBe('fail');
@@ -123,7 +135,7 @@ describe('prometheus-api', () => {
   });
 
   it('says when an HTML error page answers instead of Prometheus', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', html502);
     const result = await verdict(prometheusApi, stack);
     expect(result.status).toBe('fail');
@@ -133,7 +145,7 @@ describe('prometheus-api', () => {
   });
 
   it('explains a port that is not Prometheus\'s API (404)', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, text: '404 page not found\n' });
     const result = await verdict(prometheusApi, stack);
     expect(result.status).toBe('fail');
@@ -144,14 +156,14 @@ describe('prometheus-api', () => {
 
 describe('prometheus-targets', () => {
   it('passes when every expected app has an UP target', async () => {
-    const outcome = await attempt(prometheusTargets, taskflowStack());
+    const outcome = await attempt(prometheusTargets, await taskflowStack());
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe('job kubernetes-pods: 3 of 3 targets UP (backend-api, postgres, redis)');
     expect(outcome.downTargets).toBeUndefined();
   });
 
   it("reads the app from the discovered labels when relabelling does not copy it (the seed's keep-only config)", async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer(TASKFLOW_TARGETS.map((t) => activeTarget({ ...t, relabelled: false }))));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('pass');
@@ -159,7 +171,7 @@ describe('prometheus-targets', () => {
   });
 
   it('fails a job without targets with the RBAC / service-discovery hint, naming the jobs Prometheus has', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer([SELF_TARGET]));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('fail');
@@ -170,7 +182,7 @@ describe('prometheus-targets', () => {
   });
 
   it('says when Prometheus has no target at all', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer([]));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('fail');
@@ -178,7 +190,7 @@ describe('prometheus-targets', () => {
   });
 
   it('fails a DOWN target, reporting it with its last error', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ redis: { health: 'down', lastError: REDIS_DOWN } }));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('fail');
@@ -186,12 +198,12 @@ describe('prometheus-targets', () => {
     expect(outcome.hint).toContain('Prometheus cannot scrape redis');
     expect(outcome.hint).toContain('/metrics');
     expect(outcome.downTargets).toEqual([
-      { app: 'redis', instance: '10.244.0.17:9121', health: 'down', lastError: REDIS_DOWN, scrapeUrl: 'http://10.244.0.17:9121/metrics' },
+      { app: 'redis', instance: '10.244.0.17:9121', health: 'down', lastError: REDIS_DOWN, scrapeUrl: 'http://10.244.0.17:9121/metrics', pool: 'kubernetes-pods', job: 'kubernetes-pods' },
     ]);
   });
 
   it('passes with a DOWN target that is not expected, still reporting it', async () => {
-    const stack = taskflowStack({ 'expected-targets': 'backend-api,postgres' });
+    const stack = await taskflowStack({ 'expected-targets': 'backend-api,postgres' });
     stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ redis: { health: 'down', lastError: REDIS_DOWN } }));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('pass');
@@ -200,7 +212,7 @@ describe('prometheus-targets', () => {
   });
 
   it('fails when an expected app has no target at all, with the label to check', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer(TASKFLOW_TARGETS.filter((t) => t.app !== 'postgres').map((t) => activeTarget(t))));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('fail');
@@ -210,13 +222,13 @@ describe('prometheus-targets', () => {
   });
 
   it('fails when fewer targets are UP than min-targets-up', async () => {
-    const outcome = await attempt(prometheusTargets, taskflowStack({ 'min-targets-up': '5' }));
+    const outcome = await attempt(prometheusTargets, await taskflowStack({ 'min-targets-up': '5' }));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain('3 of 3 targets UP (at least 5 required)');
   });
 
   it('counts a target not yet scraped as not UP', async () => {
-    const stack = taskflowStack({ 'expected-targets': '', 'min-targets-up': '3' });
+    const stack = await taskflowStack({ 'expected-targets': 'none', 'min-targets-up': '3' });
     stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ 'backend-api': { health: 'unknown' } }));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('fail');
@@ -225,7 +237,7 @@ describe('prometheus-targets', () => {
   });
 
   it('checks the job named by scrape-job', async () => {
-    const stack = taskflowStack({ 'scrape-job': 'prometheus', 'expected-targets': '' });
+    const stack = await taskflowStack({ 'scrape-job': 'prometheus', 'expected-targets': 'none' });
     stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer([SELF_TARGET, ...TASKFLOW_TARGETS.map((t) => activeTarget(t))]));
     const outcome = await attempt(prometheusTargets, stack);
     expect(outcome.status).toBe('pass');
@@ -235,7 +247,7 @@ describe('prometheus-targets', () => {
 
 describe('prometheus-query', () => {
   it('passes when the query returns series', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const outcome = await attempt(prometheusQuery, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe('up{job="kubernetes-pods"} returned 3 series from Prometheus');
@@ -243,7 +255,7 @@ describe('prometheus-query', () => {
   });
 
   it('fails an empty result with the advice to wait for a scrape', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.prometheus.on('GET', '/api/v1/query', emptyVector());
     const outcome = await attempt(prometheusQuery, stack);
     expect(outcome.status).toBe('fail');
@@ -254,7 +266,7 @@ describe('prometheus-query', () => {
   });
 
   it("reports Prometheus's own error for a bad query", async () => {
-    const stack = taskflowStack({ query: 'up{job=' });
+    const stack = await taskflowStack({ query: 'up{job=' });
     stack.prometheus.on('GET', '/api/v1/query', promError('bad_data', 'invalid parameter "query": 1:8: parse error: unexpected end of input inside braces'));
     await expect(attempt(prometheusQuery, stack)).rejects.toBeInstanceOf(MfcError);
     const result = await verdict(prometheusQuery, stack);
@@ -263,7 +275,7 @@ describe('prometheus-query', () => {
   });
 
   it('passes once the first scrape has happened while the runner waits', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     let queries = 0;
     const full = await stack.prometheus.request({ method: 'GET', path: '/api/v1/query', what: 'fixture' });
     stack.prometheus.on('GET', '/api/v1/query', () => (++queries < 3 ? emptyVector() : full));

@@ -4,6 +4,7 @@ import { statusError } from '../../src/cluster.js';
 import { MfcError } from '../../src/errors.js';
 import { ATTEMPT_TIMEOUTS, runChecks, type RunOptions } from '../../src/runner.js';
 import type { CheckId, CheckOutcome, CheckResult } from '../../src/types.js';
+import type { ClusterView } from '../../src/view.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -18,8 +19,12 @@ const fails = (id: CheckId, needs: CheckId[] = []) => check(id, async () => ({ s
 /** The fake checks use no cluster or client. */
 const context = {} as RunOptions['context'];
 
+/** Each attempt's view, as the checks were given it (fake: a numbered object). */
+let viewsMade = 0;
+const newView = () => ({ number: ++viewsMade }) as unknown as ClusterView;
+
 function run(checks: Check[], opts: Partial<RunOptions> = {}): Promise<CheckResult[]> {
-  return runChecks({ checks, context, waitMs: 0, requestTimeoutMs: 1000, skip: [], retryIntervalMs: 50, ...opts });
+  return runChecks({ checks, context, newView, waitMs: 0, requestTimeoutMs: 1000, skip: [], retryIntervalMs: 50, ...opts });
 }
 
 function byId(results: CheckResult[], id: CheckId): CheckResult {
@@ -240,5 +245,35 @@ describe('runner: errors', () => {
     });
     const [result] = await run([known]);
     expect(result).toMatchObject({ status: 'fail', summary: 'Prometheus GET /api/v1/query: status "error"', hint: 'Check the query.' });
+  });
+});
+
+describe('runner: one view of the cluster per attempt', () => {
+  it('gives every check the same view on its first attempt, and a fresh one to a retry', async () => {
+    const seen: { id: CheckId; view: unknown }[] = [];
+    let calls = 0;
+    const a = check('prometheus-api', async ({ view }) => {
+      seen.push({ id: 'prometheus-api', view });
+      calls++;
+      return calls < 2 ? { status: 'fail', summary: 'not yet', hint: 'wait' } : { status: 'pass', summary: 'ok' };
+    });
+    const b = check('grafana-api', async ({ view }) => {
+      seen.push({ id: 'grafana-api', view });
+      return { status: 'pass', summary: 'ok' };
+    });
+    const results = await run([a, b], { waitMs: 1000, retryIntervalMs: 10 });
+    expect(results.map((r) => r.status)).toEqual(['pass', 'pass']);
+    const [first, other, retry] = [seen[0]?.view, seen.find((s) => s.id === 'grafana-api')?.view, seen.filter((s) => s.id === 'prometheus-api')[1]?.view];
+    expect(first).toBe(other);
+    expect(retry).toBeDefined();
+    expect(retry).not.toBe(first);
+  });
+
+  it("reports an error's reason with the failure (a refused Kubernetes read)", async () => {
+    const refused = check('prometheus-pod', async () => {
+      throw statusError(403, 'Forbidden', 'pods is forbidden', { verb: 'list', resource: 'pods', namespace: 'monitoring' });
+    });
+    const [result] = await run([refused]);
+    expect(result?.reason).toEqual({ code: 'error.kube', status: 403, reason: 'Forbidden' });
   });
 });

@@ -1,15 +1,22 @@
 /**
  * What a check is: an id from the contract, the checks it needs, and one attempt's logic.
  * Checks never throw on purpose: an exception is reported as a failure by the runner, with the
- * error's message and hint, so a check only builds outcomes for what it understands.
+ * error's message, hint and reason, so a check only builds outcomes for what it understands.
  */
 import type { Cluster } from '../cluster.js';
 import type { GrafanaClient } from '../grafana.js';
 import type { PrometheusClient } from '../prometheus.js';
+import type { Reason } from '../reasons.js';
+import type { Found, Problem, Stack } from '../stack/types.js';
 import type { CheckId, CheckOutcome, Settings } from '../types.js';
+import type { ClusterView } from '../view.js';
 
 export interface CheckContext {
   readonly settings: Settings;
+  /** What discovery found, and the expectations that follow (read it, not Settings, for values). */
+  readonly stack: Stack;
+  /** This attempt's shared reads. */
+  readonly view: ClusterView;
   readonly cluster: Cluster;
   readonly prometheus: PrometheusClient;
   readonly grafana: GrafanaClient;
@@ -29,5 +36,16 @@ export interface Check {
 type Extra = Omit<CheckOutcome, 'status' | 'summary' | 'hint'>;
 
 export const pass = (summary: string, extra: Extra = {}): CheckOutcome => ({ status: 'pass', summary, ...extra });
-export const fail = (summary: string, hint: string, extra: Extra = {}): CheckOutcome => ({ status: 'fail', summary, hint, ...extra });
-export const warn = (summary: string, hint: string, extra: Extra = {}): CheckOutcome => ({ status: 'warn', summary, hint, ...extra });
+export const fail = (summary: string, hint: string, reason: Reason, extra: Extra = {}): CheckOutcome => ({ status: 'fail', summary, hint, reason, ...extra });
+export const warn = (summary: string, hint: string, reason: Reason, extra: Extra = {}): CheckOutcome => ({ status: 'warn', summary, hint, reason, ...extra });
+
+/** The outcome for a part of the stack discovery could not settle: it fails, saying what was searched. */
+export function unfound(problem: Problem, component: 'prometheus' | 'grafana' | 'prometheus-service' | 'grafana-service' | 'datasource'): CheckOutcome {
+  const code = problem.code === 'ambiguous' ? 'discovery.ambiguous' : problem.code === 'unreadable' ? 'discovery.unreadable' : 'discovery.not-found';
+  return fail(problem.message, problem.hint, { code, component, ...(problem.candidates ? { candidates: problem.candidates } : {}) }, { retryable: false });
+}
+
+/** The value found, or the failing outcome that says it was not. */
+export function need<T>(found: Found<T>, component: Parameters<typeof unfound>[1]): { value: T; outcome?: undefined } | { value?: undefined; outcome: CheckOutcome } {
+  return found.ok ? { value: found.value } : { outcome: unfound(found.problem, component) };
+}

@@ -1,65 +1,162 @@
 /**
- * `datasource-configmap`: the ConfigMap exists and provisions a Prometheus datasource named
- * `datasource-name`, whose URL is `datasource-url` and points at an existing Service and port.
+ * `datasource-configmap`: the object that provisions the datasource — a ConfigMap or Secret a
+ * volume carries, or the objects carrying the datasource sidecar's label — exists and provisions
+ * a Prometheus datasource (named `datasource-name`, else the stack's), whose URL is the expected
+ * one and points at an existing Service and port. Where the credentials may not read the object
+ * (a Secret), the file the Grafana container sees decides, with a warning.
  */
-import { parseProvisioning, sameUrl, serviceTargetOf } from '../datasource.js';
-import { fail, pass, type Check } from './check.js';
+import { posix } from 'node:path';
+import { KubeError } from '../cluster.js';
+import { parseProvisioning, sameUrl, serviceTargetOf, type ProvisionedDatasource } from '../datasource.js';
+import { serviceUrl } from '../stack/discover.js';
+import { profileOf } from '../stack/profiles/index.js';
+import type { SourceObject } from '../stack/types.js';
+import type { CheckOutcome } from '../types.js';
+import { fail, need, pass, warn, type Check, type CheckContext } from './check.js';
+import { chooseDatasource, filesInContainer, grafanaPodOf, objectText, provided, provisioningFiles, readSources, type Provided } from './provisioning.js';
 
 export const datasourceConfigmap: Check = {
   id: 'datasource-configmap',
-  title: 'Datasource provisioning ConfigMap',
+  title: 'Datasource provisioning object',
   needs: ['cluster-access'],
-  async run({ settings, cluster, signal }) {
-    const ns = settings.namespace;
-    const cmName = settings.datasourceConfigmap;
-    const ref = `ConfigMap ${ns}/${cmName}`;
-    const cm = await cluster.readConfigMap(ns, cmName, signal);
-    if (!cm) {
-      return fail(
-        `${ref} does not exist, so Grafana is given no Prometheus datasource`,
-        `Create it with a datasources.yaml that provisions the Prometheus datasource (TaskFlow: kubectl apply -f 20-grafana-datasource.yaml), mount it at ${settings.datasourceMountPath} in the Grafana Deployment, and restart Grafana.`,
+  async run(ctx) {
+    const { stack, view } = ctx;
+    const found = need(stack.datasource, 'datasource');
+    if (!found.value) return found.outcome;
+    const route = found.value;
+    const profile = profileOf(stack.kind);
+    if (route.delivery === 'none') {
+      return warn(
+        `nothing provisions a datasource: the Grafana pod mounts no ConfigMap or Secret at ${route.dir} and has no datasource sidecar`,
+        `A datasource Grafana lists would live only in its database (lost with it). ${profile.createDatasource(stack, route)}`,
+        { code: 'provisioning.nothing', dir: route.dir },
       );
     }
-    const files = parseProvisioning(cm.data ?? {});
-    if (!files.length) {
-      return fail(`${ref} has no .yaml key (keys: ${Object.keys(cm.data ?? {}).join(', ') || 'none'})`, 'Grafana reads only *.yaml/*.yml provisioning files: name the key datasources.yaml.', { retryable: false });
+    const sources = await readSources(view, route);
+    if (route.delivery === 'sidecar' && route.sidecar && !route.chosen) {
+      if (!sources.reads.length) {
+        return fail(
+          `no ${route.sidecar.resource === 'both' ? 'ConfigMap or Secret' : route.sidecar.resource === 'secret' ? 'Secret' : 'ConfigMap'} labelled ${sources.selector} in ${sources.namespaces?.join(', ')}: the datasource sidecar ${route.sidecar.container} has nothing to copy into Grafana`,
+          `Create the datasource ConfigMap with the label ${sources.selector}, or label the existing one. ${profile.createDatasource(stack, route)}`,
+          { code: 'provisioning.unlabelled', selector: sources.selector ?? '', namespaces: sources.namespaces ?? [] },
+        );
+      }
     }
-    const broken = files.find((f) => f.error);
-    const all = files.flatMap((f) => f.datasources);
-    const ds = all.find((d) => d.name === settings.datasourceName);
-    if (!ds) {
-      const names = all.map((d) => `"${d.name}"`).join(', ') || 'none';
+    const missing = sources.reads.find((r) => r.state === 'missing');
+    if (missing && !sources.reads.some((r) => r.state === 'ok')) {
+      const o = missing.object;
       return fail(
-        `${ref} provisions no datasource named "${settings.datasourceName}" (it has: ${names})${broken ? `; ${broken.error}` : ''}`,
-        broken ? `Fix ${broken.file}: ${broken.error}.` : `Name the Prometheus datasource "${settings.datasourceName}" in ${ref}, or set the datasource-name input.`,
+        `${objectText(o)} does not exist, so Grafana is given no Prometheus datasource`,
+        profile.createDatasource(stack, route),
+        { code: 'provisioning.object-missing', object: o },
+      );
+    }
+    const forbidden = sources.reads.find((r) => r.state === 'forbidden');
+    if (forbidden && !sources.reads.some((r) => r.state === 'ok')) return fromContainer(ctx, forbidden.object);
+    const byObject = provisioningFiles(sources);
+    const files = byObject.flatMap((x) => x.files.map((f) => ({ ...f, object: x.object })));
+    const first = byObject[0]?.object ?? (sources.reads[0]?.object as SourceObject);
+    if (!files.length) {
+      const keys = sources.reads.flatMap((r) => Object.keys(r.data));
+      return fail(
+        `${objectText(first)} has no .yaml key (keys: ${keys.join(', ') || 'none'})`,
+        'Grafana reads only *.yaml/*.yml provisioning files: name the key datasources.yaml.',
+        { code: 'provisioning.no-yaml', object: first },
         { retryable: false },
       );
     }
-    const where = `datasource "${ds.name}" in ${ref} (${ds.file})`;
-    if (broken) return fail(`${where}: ${broken.error}`, `Grafana refuses the whole file: fix ${broken.file}.`, { retryable: false });
-    if (ds.type !== 'prometheus') {
-      return fail(`${where} has type "${ds.type}", not prometheus`, 'Set `type: prometheus` on the datasource.', { retryable: false });
-    }
-    if (!sameUrl(ds.url, settings.datasourceUrl, settings.namespace)) {
-      return fail(
-        `${where} has url ${ds.url || '(none)'}, expected ${settings.datasourceUrl}`,
-        `Set \`url: ${settings.datasourceUrl}\` in ${ref} (then restart Grafana), or set the datasource-url input if ${ds.url} is intended.`,
-        { retryable: false, details: { url: ds.url } },
-      );
-    }
-    const target = serviceTargetOf(ds.url, ns);
-    if (target) {
-      const service = await cluster.readService(target.namespace, target.service, signal);
-      if (!service) {
-        return fail(`${where} points at Service ${target.namespace}/${target.service}, which does not exist`, `Point the url at the Prometheus Service (${settings.prometheusService.name}.${ns}.svc.cluster.local:${settings.prometheusService.port}).`);
-      }
-      if (!service.spec?.ports?.some((p) => p.port === target.port)) {
-        const have = service.spec?.ports?.map((p) => p.port).join(', ') || 'none';
-        return fail(`${where} uses port ${target.port}, but Service ${target.namespace}/${target.service} exposes ${have}`, `Use the Service's port in the url (http://${target.service}.${target.namespace}.svc.cluster.local:${service.spec?.ports?.[0]?.port ?? 9090}).`, { retryable: false });
-      }
-    }
-    return pass(`${ref} provisions "${ds.name}" (prometheus, ${ds.url})${target ? ` → Service ${target.namespace}/${target.service}:${target.port}` : ''}`, {
-      details: { file: ds.file, url: ds.url },
-    });
+    return judge(ctx, provided(sources), files.find((f) => f.error), byObject.map((x) => x.object), forbidden ? 'some labelled Secrets could not be read' : undefined);
   },
 };
+
+/** Judges the provisioned datasources: the expected one exists, is Prometheus, has the URL, which leads to a Service port. */
+async function judge(
+  ctx: CheckContext,
+  all: readonly Provided[],
+  broken: { file: string; error?: string; object: SourceObject } | undefined,
+  objects: readonly SourceObject[],
+  caveat: string | undefined,
+): Promise<CheckOutcome> {
+  const { stack, view } = ctx;
+  const profile = profileOf(stack.kind);
+  const route = stack.datasource.ok ? stack.datasource.value : undefined;
+  const wanted = stack.expect.datasourceName;
+  const refs = objects.map(objectText).join(', ');
+  const ds = chooseDatasource(all, wanted);
+  if (!ds) {
+    const names = all.map((d) => `"${d.name}"`).join(', ') || 'none';
+    return fail(
+      `${refs} provision${objects.length === 1 ? 's' : ''} no ${wanted ? `datasource named "${wanted}"` : 'Prometheus datasource'} (it has: ${names})${broken ? `; ${broken.error}` : ''}`,
+      broken ? `Fix ${broken.file}: ${broken.error}.` : wanted ? `Name the Prometheus datasource "${wanted}" in ${refs}, or set the datasource-name input.` : route ? profile.createDatasource(stack, route) : 'Provision a Prometheus datasource.',
+      { code: 'provisioning.no-datasource', names: all.map((d) => d.name), ...(wanted ? { wanted } : {}) },
+      { retryable: false },
+    );
+  }
+  const where = `datasource "${ds.name}" in ${objectText(ds.object)} (${ds.file})`;
+  if (broken) return fail(`${where}: ${broken.error}`, `Grafana refuses the whole file: fix ${broken.file}.`, { code: 'provisioning.invalid', object: broken.object, file: broken.file, error: broken.error ?? '' }, { retryable: false });
+  if (ds.type !== 'prometheus') {
+    return fail(`${where} has type "${ds.type}", not prometheus`, profile.editDatasource(stack, ds.object, 'Set `type: prometheus` on the datasource'), { code: 'provisioning.type-mismatch', object: ds.object, datasource: ds.name, type: ds.type }, { retryable: false });
+  }
+  const grafanaNs = stack.grafana.ok ? stack.grafana.value.workload.namespace : ds.object.namespace;
+  const expected = stack.expect.datasourceUrl;
+  if (expected && !sameUrl(ds.url, expected, grafanaNs)) {
+    return fail(
+      `${where} has url ${ds.url || '(none)'}, expected ${expected}`,
+      `${profile.editDatasource(stack, ds.object, `Set \`url: ${expected}\``)}${stack.expect.datasourceUrlGiven ? '' : ` Or set the datasource-url input if ${ds.url} is intended.`}`,
+      { code: 'provisioning.url-mismatch', object: ds.object, datasource: ds.name, url: ds.url, expected },
+      { retryable: false, details: { url: ds.url } },
+    );
+  }
+  const target = serviceTargetOf(ds.url, grafanaNs);
+  const promService = stack.prometheus.ok && stack.prometheus.value.service.ok ? stack.prometheus.value.service.value : undefined;
+  const promUrl = promService ? serviceUrl(promService) : undefined;
+  if (target) {
+    const service = await view.service(target.namespace, target.service);
+    const svcText = `${target.namespace}/${target.service}`;
+    if (!service) {
+      return fail(
+        `${where} points at Service ${svcText}, which does not exist`,
+        profile.editDatasource(stack, ds.object, `Point the url at the Prometheus Service (${promUrl ?? expected ?? 'its in-cluster URL'})`),
+        { code: 'provisioning.service-missing', object: ds.object, datasource: ds.name, service: svcText },
+      );
+    }
+    if (!service.spec?.ports?.some((p) => p.port === target.port)) {
+      const have = service.spec?.ports?.map((p) => p.port).join(', ') || 'none';
+      return fail(
+        `${where} uses port ${target.port}, but Service ${svcText} exposes ${have}`,
+        profile.editDatasource(stack, ds.object, `Use the Service's port in the url (http://${target.service}.${target.namespace}.svc.cluster.local:${service.spec?.ports?.[0]?.port ?? 9090})`),
+        { code: 'provisioning.port-mismatch', object: ds.object, datasource: ds.name, service: svcText, port: target.port },
+        { retryable: false },
+      );
+    }
+  }
+  const summary = `${objectText(ds.object)} provisions "${ds.name}" (prometheus, ${ds.url})${target ? ` → Service ${target.namespace}/${target.service}:${target.port}` : ''}`;
+  if (caveat) return warn(`${summary}; ${caveat}`, 'Allow list on secrets where the sidecar looks, or ignore this if no datasource is provisioned from a Secret.', { code: 'provisioning.unreadable', object: ds.object });
+  return pass(summary, { details: { file: ds.file, url: ds.url, object: objectText(ds.object) } });
+}
+
+/** The object may not be read (a Secret): the provisioning file the grafana container sees decides, with a warning. */
+async function fromContainer(ctx: CheckContext, object: SourceObject): Promise<CheckOutcome> {
+  const { stack, view } = ctx;
+  const route = stack.datasource.ok ? stack.datasource.value : undefined;
+  const grafana = stack.grafana.ok ? stack.grafana.value : undefined;
+  const pod = await grafanaPodOf(view, stack);
+  const unread = `${objectText(object)} could not be read (get secrets ${object.name} is forbidden)`;
+  const hint = `Allow get on that one Secret to check it directly:\n- apiGroups: [""]\n  resources: ["secrets"]\n  resourceNames: ["${object.name}"]\n  verbs: ["get"]`;
+  if (!pod || !grafana || !route || pod.status?.phase !== 'Running') {
+    return warn(`${unread}, and the Grafana pod is not running, so its file was not read either`, hint, { code: 'provisioning.unreadable', object });
+  }
+  let files: Map<string, string>;
+  try {
+    files = await filesInContainer(view, pod, grafana.container, route.dir);
+  } catch (err) {
+    if (!(err instanceof KubeError)) throw err;
+    return warn(`${unread}, and the file in the Grafana container could not be read (${err.status === 403 ? 'exec is forbidden' : err.message})`, hint, { code: 'provisioning.unreadable', object });
+  }
+  const parsed = parseProvisioning(Object.fromEntries([...files].map(([path, text]) => [posix.basename(path), text])));
+  const all: Provided[] = parsed.flatMap((f) => f.datasources.map((d: ProvisionedDatasource) => ({ ...d, object })));
+  const broken = parsed.find((f) => f.error);
+  const outcome = await judge(ctx, all, broken ? { file: broken.file, error: broken.error, object } : undefined, [object], undefined);
+  if (outcome.status !== 'pass') return outcome;
+  return warn(`${outcome.summary}, as read in ${pod.metadata?.name}:${route.dir}; ${unread}`, hint, { code: 'provisioning.unreadable', object });
+}

@@ -1,4 +1,6 @@
-/** `grafana-datasource-health`: Grafana's own test of the datasource succeeds ("Data source is working"). */
+/** `grafana-datasource-health`: Grafana's own test of the datasource succeeds (the UI's "Save & Test"). */
+import { serviceUrl } from '../stack/discover.js';
+import type { Stack } from '../stack/types.js';
 import { fail, pass, type Check } from './check.js';
 import { findDatasource } from './grafana-datasource.js';
 
@@ -14,20 +16,27 @@ export function healthHint(message: string, service: string): string {
   return 'Open the datasource in Grafana and press "Save & Test" to see the same error; check the url and that Prometheus answers.';
 }
 
+/** The Prometheus Service as Grafana's pod reaches it (`prometheus.taskflow.svc.cluster.local:9090`). */
+export function prometheusServiceText(stack: Stack): string {
+  const s = stack.prometheus.ok && stack.prometheus.value.service.ok ? stack.prometheus.value.service.value : undefined;
+  return s ? serviceUrl(s).replace(/^http:\/\//, '') : 'the Prometheus Service';
+}
+
 export const grafanaDatasourceHealth: Check = {
   id: 'grafana-datasource-health',
   title: 'Grafana datasource health',
   needs: ['cluster-access', 'grafana-datasource'],
-  async run({ settings, grafana, signal }) {
-    const { ds } = await findDatasource(grafana, settings, signal);
-    if (!ds) return fail(`Grafana no longer lists "${settings.datasourceName}"`, 'The datasource disappeared during the run; run the check again.');
+  async run({ stack, view, grafana, signal }) {
+    const { ds, wanted } = await findDatasource(view, stack);
+    if (!ds) return fail(`Grafana no longer lists "${wanted ?? 'the Prometheus datasource'}"`, 'The datasource disappeared during the run; run the check again.', { code: 'datasource.vanished', name: wanted ?? '' });
     const health = await grafana.datasourceHealth(ds.uid, signal);
     if (!health.ok) {
       return fail(
         `Grafana's test of "${ds.name}" failed (HTTP ${health.httpStatus}, ${health.status}): ${health.message || 'no message'}`,
-        healthHint(health.message, `${settings.prometheusService.name}.${settings.namespace}.svc.cluster.local:${settings.prometheusService.port}`),
+        healthHint(health.message, prometheusServiceText(stack)),
+        { code: 'datasource.health-failed', name: ds.name, message: health.message, httpStatus: health.httpStatus },
       );
     }
-    return pass(`Data source is working: ${health.message || 'OK'}`);
+    return pass(`Grafana's test of "${ds.name}" passed: ${health.message || 'OK'}`);
   },
 };

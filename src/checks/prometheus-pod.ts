@@ -1,4 +1,4 @@
-/** `prometheus-pod`: a pod matching `prometheus-selector` is Running and Ready. */
+/** `prometheus-pod`: every Prometheus pod (every replica) is Running and Ready. */
 import { podCheck } from './pod-check.js';
 
-export const prometheusPod = podCheck('prometheus-pod', 'Prometheus', (s) => s.prometheusSelector);
+export const prometheusPod = podCheck('prometheus-pod', 'Prometheus', (stack) => stack.prometheus);

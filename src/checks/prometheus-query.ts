@@ -6,14 +6,16 @@ export const prometheusQuery: Check = {
   id: 'prometheus-query',
   title: 'Query returns data from Prometheus',
   needs: PROMETHEUS_NEEDS,
-  async run({ settings, prometheus, signal }) {
-    const series = await prometheus.query(settings.query, signal);
+  async run({ stack, prometheus, signal }) {
+    const query = stack.expect.query;
+    const series = await prometheus.query(query, signal);
     if (!series.length) {
       return fail(
-        `${settings.query} returned no series from Prometheus`,
-        'Prometheus has no samples for this query yet: targets are scraped every scrape_interval (15s in TaskFlow), so a stack deployed less than a minute ago may have none. Raise the wait input, or check the query.',
+        `${query} returned no series from Prometheus`,
+        'Prometheus has no samples for this query yet: targets are scraped every scrape_interval, so a stack deployed less than a minute ago may have none. Raise the wait input, or check the query.',
+        { code: 'query.no-series', query },
       );
     }
-    return pass(`${settings.query} returned ${series.length} series from Prometheus`, { details: { series: series.length } });
+    return pass(`${query} returned ${series.length} series from Prometheus`, { details: { series: series.length } });
   },
 };

@@ -1,25 +1,29 @@
 /** `prometheus-service`: the Service exists, exposes the port, and has ready endpoints. */
-import { fail, pass, type Check } from './check.js';
+import { fail, need, pass, type Check } from './check.js';
 
 export const prometheusService: Check = {
   id: 'prometheus-service',
   title: 'Prometheus Service with ready endpoints',
   needs: ['cluster-access'],
-  async run({ settings, cluster, signal }) {
-    const ns = settings.namespace;
-    const { name, port } = settings.prometheusService;
-    const [service, endpoints] = await Promise.all([cluster.readService(ns, name, signal), cluster.readEndpoints(ns, name, signal)]);
+  async run({ stack, view }) {
+    const site = need(stack.prometheus, 'prometheus');
+    if (!site.value) return site.outcome;
+    const found = need(site.value.service, 'prometheus-service');
+    if (!found.value) return found.outcome;
+    const { namespace: ns, name, port } = found.value;
+    const [service, endpoints] = await Promise.all([view.service(ns, name), view.endpoints(ns, name)]);
     if (!service) {
       return fail(
         `Service ${ns}/${name} does not exist`,
-        `Create the Prometheus Service (kubectl get svc -n ${ns} lists what exists), or set the prometheus-service input to its name:port. Grafana reaches Prometheus through this Service's DNS name.`,
+        `Create the Prometheus Service (kubectl get svc -n ${ns} lists what exists), or set the prometheus-service input to its namespace/name:port. Grafana reaches Prometheus through this Service's DNS name.`,
+        { code: 'service.missing', namespace: ns, name },
       );
     }
     const ports = service.spec?.ports ?? [];
     const sp = ports.find((p) => String(p.port) === port || p.name === port);
     if (!sp) {
       const have = ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(', ') || 'none';
-      return fail(`Service ${ns}/${name} does not expose port ${port} (it has: ${have})`, `Add port ${port} to the Service, or set the prometheus-service input to one of its ports.`, { retryable: false });
+      return fail(`Service ${ns}/${name} does not expose port ${port} (it has: ${have})`, `Add port ${port} to the Service, or set the prometheus-service input to one of its ports.`, { code: 'service.no-port', namespace: ns, name, port }, { retryable: false });
     }
     const subsets = endpoints?.subsets ?? [];
     // Endpoints name their ports after the Service's ports; an unnamed port is the only one.
@@ -33,6 +37,7 @@ export const prometheusService: Check = {
         selector
           ? `No Ready pod matches the Service's selector ${selector}: check that the Prometheus pod is Running and Ready and carries these labels (kubectl get pods -n ${ns} -l ${selector}).`
           : 'The Service has no selector; its Endpoints must be managed by hand and list the Prometheus pod.',
+        { code: 'service.no-endpoints', namespace: ns, name, notReady: notReady.length },
       );
     }
     return pass(`Service ${ns}/${name} exposes port ${sp.port} → ${String(sp.targetPort ?? sp.port)} with ${ready.length} ready endpoint${ready.length === 1 ? '' : 's'}`, {

@@ -3,6 +3,7 @@
  * manifests when they are given, and picks the root cause: the most upstream failing fact.
  */
 import { MfcError } from '../errors.js';
+import { isReason } from '../reasons.js';
 import type { ManifestIndex } from '../manifests.js';
 import type { CheckDiagnosis, CheckId, CheckResult, ReportedFinding, RootCause } from '../types.js';
 import { GRAFANA_PROBERS } from './grafana.js';
@@ -26,9 +27,12 @@ const FLOW_ORDER: readonly CheckId[] = [
   'grafana-query',
 ];
 
-/** The prober of a failed check; `grafana-query` returning no data is a Prometheus matter. */
+/**
+ * The prober of a failed check, chosen by the check and its typed reason (never by the wording
+ * of its summary): `grafana-query` returning no data is a Prometheus matter.
+ */
 function proberFor(result: CheckResult): Prober | undefined {
-  if (result.id === 'grafana-query' && /returned no data/.test(result.summary)) return noDataProber;
+  if (isReason(result.reason, 'grafana-query.no-data')) return noDataProber;
   return GRAFANA_PROBERS[result.id] ?? PROMETHEUS_PROBERS[result.id];
 }
 

@@ -6,6 +6,7 @@
 import type { Cluster } from '../cluster.js';
 import type { GrafanaClient } from '../grafana.js';
 import type { PrometheusClient } from '../prometheus.js';
+import type { Stack } from '../stack/types.js';
 import type { CheckId, CheckResult, Settings } from '../types.js';
 
 /** A Kubernetes object, as hints name it: `ConfigMap taskflow/grafana-datasources`. */
@@ -56,6 +57,7 @@ export interface Diagnosis {
 
 export interface DiagnoseContext {
   readonly settings: Settings;
+  readonly stack: Stack;
   readonly cluster: Cluster;
   readonly prometheus: PrometheusClient;
   readonly grafana: GrafanaClient;

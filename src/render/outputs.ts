@@ -9,6 +9,7 @@ export function outputsFor(report: Report, reportPath: string): Record<string, s
     warnings: String(report.counts.warnings),
     skipped: String(report.counts.skipped),
     'failed-checks': report.failedChecks.join(','),
+    stack: report.stack.kind,
     report: reportPath,
   };
 }

@@ -19,6 +19,7 @@ const MAX_TARGET_ROWS = 50;
 export function renderSummaryMarkdown(report: Report): string {
   const sections = [
     verdict(report),
+    stackLine(report),
     report.rootCause ? renderRootCause(report.rootCause) : '',
     checksTable(report.checks),
     hints(report.checks),
@@ -37,6 +38,17 @@ function verdict(report: Report): string {
     `${passed} passed, ${failed} failed, ${plural(warnings, 'warning', 'warnings')}, ${skipped} skipped${onWarnings}` +
     ` — namespace \`${report.namespace}\`, access \`${report.access}\`.`;
   return `${title}\n\n${counts}`;
+}
+
+/** What discovery found (and what it could not read), right after the verdict. */
+function stackLine(report: Report): string {
+  const notes = Array.isArray(report.stack.notes) ? (report.stack.notes as string[]) : [];
+  return [`**${inline(report.stack.summary)}**`, ...notes.map((n) => `- Discovery: ${inline(n)}`)].join('\n');
+}
+
+/** Text for a Markdown paragraph: HTML escaped, no line breaks. */
+function inline(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
 }
 
 /** The most upstream failing fact, its fix, where to make it, and the evidence. */

@@ -56,6 +56,7 @@ export function renderTable(report: Report, opts: TableOptions): string {
   const text = TEXT[opts.lang];
   const paint = painter(opts.color);
   const sections = [
+    report.stack.summary,
     checksTable(report.checks, text.header, paint),
     ...report.checks.filter((c) => c.downTargets?.length).map((c) => downTargets(c, opts.lang)),
     ...(report.rootCause ? [rootCause(report.rootCause, opts.lang, paint)] : []),
