@@ -11,6 +11,7 @@ import { parseProvisioning, sameUrl, serviceTargetOf, type ProvisionedDatasource
 import { serviceUrl } from '../stack/discover.js';
 import { profileOf } from '../stack/profiles/index.js';
 import type { SourceObject } from '../stack/types.js';
+import { isReason } from '../reasons.js';
 import type { CheckOutcome } from '../types.js';
 import { fail, need, pass, warn, type Check, type CheckContext } from './check.js';
 import { chooseDatasource, filesInContainer, grafanaPodOf, objectText, provided, provisioningFiles, readSources, type Provided } from './provisioning.js';
@@ -65,7 +66,10 @@ export const datasourceConfigmap: Check = {
         { retryable: false },
       );
     }
-    return judge(ctx, provided(sources), files.find((f) => f.error), byObject.map((x) => x.object), forbidden ? 'some labelled Secrets could not be read' : undefined);
+    const outcome = await judge(ctx, provided(sources), files.find((f) => f.error), byObject.map((x) => x.object));
+    // The datasource may be in an object the credentials may not read (a labelled Secret): the file Grafana sees decides.
+    if (forbidden && isReason(outcome.reason, 'provisioning.no-datasource')) return fromContainer(ctx, forbidden.object);
+    return outcome;
   },
 };
 
@@ -75,7 +79,6 @@ async function judge(
   all: readonly Provided[],
   broken: { file: string; error?: string; object: SourceObject } | undefined,
   objects: readonly SourceObject[],
-  caveat: string | undefined,
 ): Promise<CheckOutcome> {
   const { stack, view } = ctx;
   const profile = profileOf(stack.kind);
@@ -131,7 +134,6 @@ async function judge(
     }
   }
   const summary = `${objectText(ds.object)} provisions "${ds.name}" (prometheus, ${ds.url})${target ? ` → Service ${target.namespace}/${target.service}:${target.port}` : ''}`;
-  if (caveat) return warn(`${summary}; ${caveat}`, 'Allow list on secrets where the sidecar looks, or ignore this if no datasource is provisioned from a Secret.', { code: 'provisioning.unreadable', object: ds.object });
   return pass(summary, { details: { file: ds.file, url: ds.url, object: objectText(ds.object) } });
 }
 
@@ -141,8 +143,11 @@ async function fromContainer(ctx: CheckContext, object: SourceObject): Promise<C
   const route = stack.datasource.ok ? stack.datasource.value : undefined;
   const grafana = stack.grafana.ok ? stack.grafana.value : undefined;
   const pod = await grafanaPodOf(view, stack);
-  const unread = `${objectText(object)} could not be read (get secrets ${object.name} is forbidden)`;
-  const hint = `Allow get on that one Secret to check it directly:\n- apiGroups: [""]\n  resources: ["secrets"]\n  resourceNames: ["${object.name}"]\n  verbs: ["get"]`;
+  const labelled = object.name.startsWith('(');
+  const unread = labelled ? `the Secrets ${object.name} in ${object.namespace} could not be listed (list secrets is forbidden)` : `${objectText(object)} could not be read (get secrets ${object.name} is forbidden)`;
+  const hint = labelled
+    ? 'The file Grafana sees was checked instead; allow list on secrets in that namespace to check the objects themselves.'
+    : `Allow get on that one Secret to check it directly:\n- apiGroups: [""]\n  resources: ["secrets"]\n  resourceNames: ["${object.name}"]\n  verbs: ["get"]`;
   if (!pod || !grafana || !route || pod.status?.phase !== 'Running') {
     return warn(`${unread}, and the Grafana pod is not running, so its file was not read either`, hint, { code: 'provisioning.unreadable', object });
   }
@@ -156,7 +161,7 @@ async function fromContainer(ctx: CheckContext, object: SourceObject): Promise<C
   const parsed = parseProvisioning(Object.fromEntries([...files].map(([path, text]) => [posix.basename(path), text])));
   const all: Provided[] = parsed.flatMap((f) => f.datasources.map((d: ProvisionedDatasource) => ({ ...d, object })));
   const broken = parsed.find((f) => f.error);
-  const outcome = await judge(ctx, all, broken ? { file: broken.file, error: broken.error, object } : undefined, [object], undefined);
+  const outcome = await judge(ctx, all, broken ? { file: broken.file, error: broken.error, object } : undefined, [object]);
   if (outcome.status !== 'pass') return outcome;
   return warn(`${outcome.summary}, as read in ${pod.metadata?.name}:${route.dir}; ${unread}`, hint, { code: 'provisioning.unreadable', object });
 }
