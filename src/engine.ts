@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { CHECKS } from './checks/index.js';
 import { KubeCluster, type Cluster } from './cluster.js';
 import { grafanaCredentials } from './credentials.js';
-import { diagnose, rootCauseOf } from './diagnose/index.js';
+import { diagnosable, diagnose, rootCauseOf } from './diagnose/index.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { loadManifests } from './manifests.js';
 import { buildReport } from './report.js';
@@ -75,7 +75,7 @@ async function withDiagnosis(
   services: Services,
   options: EngineOptions,
 ): Promise<CheckResult[]> {
-  if (!results.some((r) => r.status === 'fail')) return [...results];
+  if (!results.some(diagnosable)) return [...results];
   const manifests = settings.manifests ? await loadManifests(settings.manifests, options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd()) : undefined;
   for (const note of manifests?.notes ?? []) options.onNote?.(note);
   const diagnoses = await diagnose(

@@ -113,7 +113,7 @@ describe('kube-prometheus-stack: the datasource sidecar', () => {
   });
 
   it('never reads a Secret with grafana-credentials none, or when a password is given', async () => {
-    for (const inputs of [{ 'grafana-credentials': 'none' }, { 'grafana-password': 'given' }]) {
+    for (const inputs of [{ 'grafana-credentials': 'none' }, { 'grafana-password': 'given' }] as Record<string, string>[]) {
       const cluster = kpsCluster();
       const stack = await stackOf(cluster, inputs, { prometheus: KPS_PROMETHEUS, grafana: 'kps-grafana' });
       await grafanaCredentials(settingsWith(inputs), stack.found, cluster);

@@ -42,7 +42,7 @@ function grafanaListsNothing(stack: Stack): Stack {
   return stack;
 }
 
-function stackWith(edit: (cluster: FakeCluster) => void, inputs: Record<string, string> = {}): Stack {
+async function stackWith(edit: (cluster: FakeCluster) => void, inputs: Record<string, string> = {}): Promise<Stack> {
   const cluster = taskflowCluster();
   edit(cluster);
   return taskflowStack(inputs, cluster);
@@ -59,7 +59,7 @@ const URL_LINE = { object: CONFIGMAP, path: ['data', 'datasources.yaml'], embedd
 
 describe('grafana-datasource: Grafana lists no such datasource (the chain)', () => {
   it('says first that the ConfigMap does not exist, with the manifest to apply', async () => {
-    const stack = grafanaListsNothing(stackWith((c) => c.remove('configmap', 'grafana-datasources')));
+    const stack = grafanaListsNothing(await stackWith((c) => c.remove('configmap', 'grafana-datasources')));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.findings).toHaveLength(1);
     expect(d.first.cause).toBe('ConfigMap taskflow/grafana-datasources does not exist');
@@ -70,7 +70,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('names the datasources the ConfigMap has when none is called datasource-name, targeting the name line', async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     stack.cluster.configMap('grafana-datasources').data = { 'datasources.yaml': SEED_DATASOURCES_YAML.replace('name: Prometheus', 'name: Prom') };
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe('ConfigMap taskflow/grafana-datasources provisions no datasource named "Prometheus" (it has: "Prom")');
@@ -79,7 +79,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('points at the second isDefault when two datasources are marked default', async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     const yaml = `${SEED_DATASOURCES_YAML}- name: Loki\n  type: loki\n  url: http://loki:3100\n  isDefault: true\n`;
     stack.cluster.configMap('grafana-datasources').data = { 'datasources.yaml': yaml };
     const d = await diagnoseCheck(grafanaDatasource, stack);
@@ -91,7 +91,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it("says the Deployment's pod template does not mount the ConfigMap, targeting the container's volumeMounts", async () => {
-    const stack = grafanaListsNothing(stackWith(unmountEverywhere));
+    const stack = grafanaListsNothing(await stackWith(unmountEverywhere));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(`Deployment taskflow/grafana does not mount ConfigMap grafana-datasources at ${DIR}`);
     expect(d.first.fix).toContain(`{name: grafana-datasources, mountPath: ${DIR}, readOnly: true}`);
@@ -101,7 +101,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
 
   it('targets the mountPath when the template mounts the ConfigMap elsewhere', async () => {
     const stack = grafanaListsNothing(
-      stackWith((c) => {
+      await stackWith((c) => {
         templateContainer(c).volumeMounts!.find((m) => m.name === 'grafana-datasources')!.mountPath = '/etc/grafana/datasources';
       }),
     );
@@ -111,7 +111,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('says the running pod predates the template that mounts it: restart', async () => {
-    const stack = grafanaListsNothing(stackWith((c) => unmount(c.pod(GRAFANA_POD).spec!)));
+    const stack = grafanaListsNothing(await stackWith((c) => unmount(c.pod(GRAFANA_POD).spec!)));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(`pod ${GRAFANA_POD} does not mount ConfigMap grafana-datasources at ${DIR}, although Deployment taskflow/grafana's pod template does`);
     expect(d.first.fix).toMatch(new RegExp(`^The pod predates the change: ${RESTART}`));
@@ -119,7 +119,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('without list deployments, says so in a note and judges the running pod, targeting its Deployment', async () => {
-    const stack = grafanaListsNothing(stackWith((c) => unmount(c.pod(GRAFANA_POD).spec!)));
+    const stack = grafanaListsNothing(await stackWith((c) => unmount(c.pod(GRAFANA_POD).spec!)));
     stack.cluster.deny('list', 'deployments');
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.notes).toEqual(["the Grafana Deployment's pod template not checked: list deployments is forbidden for the action's credentials (add it to the Role)"]);
@@ -128,7 +128,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('quotes the first differing line when the file in the container is older than the ConfigMap', async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     stack.cluster.setFile(GRAFANA_POD, DATASOURCE_FILE, SEED_DATASOURCES_YAML.replace(URL, 'http://prometheus:9090'));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(`${DATASOURCE_FILE} in pod ${GRAFANA_POD} differs from key datasources.yaml of ConfigMap taskflow/grafana-datasources`);
@@ -138,7 +138,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it("makes Grafana's provisioning error the cause, quoting its log lines and targeting isDefault", async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     stack.cluster.logs.set(LOG_KEY, DEFAULT_CONFLICT_LOG);
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(
@@ -151,7 +151,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('concludes Grafana must be restarted when everything is in place and its log has no error', async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(`Grafana does not list "Prometheus" although pod ${GRAFANA_POD} sees the provisioning file that defines it`);
     expect(d.first.fix).toBe(`Grafana reads provisioning files only at start-up: ${RESTART}.`);
@@ -160,7 +160,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it("says Grafana provisioned it but does not show it to the credentials when its log says it was inserted", async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     stack.cluster.logs.set(LOG_KEY, HEALTHY_START_LOG);
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe('Grafana provisioned "Prometheus" at start-up but does not list it to user "admin" with the grafana-password (login session)');
@@ -168,7 +168,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('notes the logs it could not read (get pods/log) and the file it could not check (exec)', async () => {
-    const stack = grafanaListsNothing(taskflowStack());
+    const stack = grafanaListsNothing(await taskflowStack());
     stack.cluster.deny('get', 'pods', 'log').deny('get', 'pods', 'exec');
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.notes).toEqual([
@@ -180,7 +180,7 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
   });
 
   it('says Grafana still uses an old url when the ConfigMap already has the right one', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([{ ...SEED_DATASOURCE, url: 'http://prometheus:9091' }])));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(`Grafana still uses an old url for "Prometheus"; ConfigMap taskflow/grafana-datasources now gives ${URL}`);
@@ -190,32 +190,34 @@ describe('grafana-datasource: Grafana lists no such datasource (the chain)', () 
 
 describe('datasource-configmap and datasource-mounted: the same chain', () => {
   it('datasource-configmap: the missing ConfigMap', async () => {
-    const d = await diagnoseCheck(datasourceConfigmap, stackWith((c) => c.remove('configmap', 'grafana-datasources')));
+    const d = await diagnoseCheck(datasourceConfigmap, await stackWith((c) => c.remove('configmap', 'grafana-datasources')));
     expect(d.first.cause).toBe('ConfigMap taskflow/grafana-datasources does not exist');
     expect(d.first.target).toEqual({ object: CONFIGMAP, path: [] });
   });
 
   it('datasource-configmap: a url other than datasource-url, targeting the url line', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://prometheus:9091');
     const d = await diagnoseCheck(datasourceConfigmap, stack);
     expect(d.first.cause).toBe(`datasource "Prometheus" in ConfigMap taskflow/grafana-datasources has url http://prometheus:9091, not ${URL}`);
-    expect(d.first.fix).toBe(`Set url: ${URL} (or set the datasource-url input if http://prometheus:9091 is intended), then ${RESTART}.`);
+    expect(d.first.fix).toBe(
+      `Set \`url: ${URL}\` in ConfigMap taskflow/grafana-datasources (20-grafana-datasource.yaml), kubectl apply it, then restart Grafana (${RESTART}). Or set the datasource-url input if http://prometheus:9091 is intended.`,
+    );
     expect(d.first.target).toEqual(URL_LINE);
   });
 
   it('datasource-configmap: the expected url names a Service port that does not exist', async () => {
     const wrong = 'http://prometheus.taskflow.svc.cluster.local:9091';
-    const stack = taskflowStack({ 'datasource-url': wrong });
+    const stack = await taskflowStack({ 'datasource-url': wrong });
     datasourceAt(stack, wrong);
     const d = await diagnoseCheck(datasourceConfigmap, stack);
     expect(d.first.cause).toBe(`the datasource url ${wrong} uses port 9091, but Service taskflow/prometheus exposes only 9090 (web)`);
-    expect(d.first.fix).toBe(`Use the Service's port in the url: ${URL}, then ${RESTART}.`);
+    expect(d.first.fix).toBe(`Use the Service's port in the url (\`url: ${URL}\`) in ConfigMap taskflow/grafana-datasources (20-grafana-datasource.yaml), kubectl apply it, then restart Grafana (${RESTART}).`);
     expect(d.first.target).toEqual(URL_LINE);
   });
 
   it('datasource-mounted: the Deployment does not mount it', async () => {
-    const d = await diagnoseCheck(datasourceMounted, stackWith(unmountEverywhere));
+    const d = await diagnoseCheck(datasourceMounted, await stackWith(unmountEverywhere));
     expect(d.first.cause).toBe(`Deployment taskflow/grafana does not mount ConfigMap grafana-datasources at ${DIR}`);
     expect(d.first.target).toEqual({ object: DEPLOYMENT, path: [...CONTAINERS, 0, 'volumeMounts'] });
   });
@@ -224,7 +226,7 @@ describe('datasource-configmap and datasource-mounted: the same chain', () => {
     const edit = (c: FakeCluster) => {
       for (const spec of [c.pod(GRAFANA_POD).spec!, templateSpec(c)]) spec.volumes!.find((v) => v.name === 'grafana-datasources')!.configMap!.name = 'grafana-datasource';
     };
-    const d = await diagnoseCheck(datasourceMounted, stackWith(edit));
+    const d = await diagnoseCheck(datasourceMounted, await stackWith(edit));
     expect(d.first.cause).toBe(`Deployment taskflow/grafana mounts ConfigMap grafana-datasource at ${DIR}, not grafana-datasources`);
     expect(d.first.target).toEqual({ object: DEPLOYMENT, path: ['spec', 'template', 'spec', 'volumes', 0, 'configMap', 'name'] });
   });
@@ -232,14 +234,14 @@ describe('datasource-configmap and datasource-mounted: the same chain', () => {
 
 describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prometheus', () => {
   it("names the Service the url's host points at when it does not exist, with the nslookup from the Grafana pod", async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://prometheus-server.taskflow.svc.cluster.local:9090');
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError('Post "http://prometheus-server.taskflow.svc.cluster.local:9090/api/v1/query": dial tcp: lookup prometheus-server.taskflow.svc.cluster.local on 10.96.0.10:53: no such host')));
     stack.cluster.commands.set('nslookup', nslookup());
     stack.cluster.commands.set('wget', wget({ error: 'wget: bad address \'prometheus-server.taskflow.svc.cluster.local:9090\'' }));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
     expect(d.first.cause).toBe("the datasource url's host prometheus-server.taskflow.svc.cluster.local names Service taskflow/prometheus-server, which does not exist");
-    expect(d.first.fix).toBe(`Point the url at the Prometheus Service: url: ${URL} in ConfigMap taskflow/grafana-datasources, then ${RESTART}.`);
+    expect(d.first.fix).toBe(`Point the url at the Prometheus Service (\`url: ${URL}\`) in ConfigMap taskflow/grafana-datasources (20-grafana-datasource.yaml), kubectl apply it, then restart Grafana (${RESTART}).`);
     expect(d.first.target).toEqual(URL_LINE);
     expect(d.first.evidence).toEqual([
       'kubectl get svc prometheus-server -n taskflow: NotFound',
@@ -250,18 +252,18 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('names the ports the Service has when the url uses another', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://prometheus:9091');
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError('Post "http://prometheus:9091/api/v1/query": dial tcp 10.96.120.15:9091: i/o timeout')));
     stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ error: 'wget: download timed out' }));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
     expect(d.first.cause).toBe('the datasource url http://prometheus:9091 uses port 9091, but Service taskflow/prometheus exposes only 9090 (web)');
-    expect(d.first.fix).toBe(`Use the Service's port in the url: http://prometheus:9090, then ${RESTART}.`);
+    expect(d.first.fix).toBe(`Use the Service's port in the url (\`url: http://prometheus:9090\`) in ConfigMap taskflow/grafana-datasources (20-grafana-datasource.yaml), kubectl apply it, then restart Grafana (${RESTART}).`);
     expect(d.first.target).toEqual(URL_LINE);
   });
 
   it('says the Service has no ready endpoints when the Prometheus pod is not Ready', async () => {
-    const stack = stackWith((c) => {
+    const stack = await stackWith((c) => {
       c.setPodStatus(PROMETHEUS_POD, { waiting: 'CrashLoopBackOff', restartCount: 4 });
       c.endpointsOf('prometheus').subsets = [{ notReadyAddresses: [{ ip: '10.244.0.12', targetRef: { kind: 'Pod', name: PROMETHEUS_POD } }], ports: [{ name: 'web', port: 9090 }] }];
     });
@@ -273,7 +275,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('quotes wget from the Grafana pod when the Service is fine but nothing answers', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthConnectionRefused));
     stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ error: "wget: can't connect to remote host (10.96.120.15): Connection refused\n" }));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
@@ -287,7 +289,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('says cluster DNS fails when the Service exists but the Grafana pod cannot resolve it', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError(`Post "${URL}/api/v1/query": dial tcp: lookup prometheus.taskflow.svc.cluster.local on 10.96.0.10:53: no such host`)));
     stack.cluster.commands.set('nslookup', nslookup({})).set('wget', wget({ error: "wget: bad address 'prometheus.taskflow.svc.cluster.local:9090'" }));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
@@ -296,7 +298,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('says the network path works when wget gets an answer Grafana does not', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError(`Post "${URL}/api/v1/query": EOF`)));
     stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ ok: WGET_UP }));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
@@ -305,7 +307,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('notes that exec is forbidden and still judges the Service', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://prometheus:9091');
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthConnectionRefused));
     stack.cluster.deny('get', 'pods', 'exec');
@@ -317,7 +319,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('never puts a credential on an exec command line', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://scraper:s3cr3t@prometheus:9090');
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthConnectionRefused));
     stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ error: 'wget: server returned error: HTTP/1.1 401 Unauthorized' }));
@@ -329,7 +331,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('grafana-query: the same probes for a connection error', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'http://prometheus:9091');
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryError('Post "http://prometheus:9091/api/v1/query": dial tcp 10.96.120.15:9091: connect: connection refused', 502)));
     stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ error: "wget: can't connect to remote host (10.96.120.15): Connection refused" }));
@@ -339,7 +341,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
   });
 
   it('grafana-query: nothing to say about a PromQL error', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('POST', '/api/ds/query', withSession(dsQueryError('bad_data: invalid parameter "query": 1:3: parse error: unexpected <op:{>')));
     const d = await diagnoseCheck(grafanaQuery, stack);
     expect(d.findings).toEqual([]);
@@ -349,7 +351,7 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
 
 describe('Grafana refuses the credentials', () => {
   it("401: names the credential and where Grafana's admin password comes from, targeting the env entry", async () => {
-    const stack = stackWith((c) => withAdminEnv(c), { 'grafana-password': 'not-the-password' });
+    const stack = await stackWith((c) => withAdminEnv(c), { 'grafana-password': 'not-the-password' });
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe('Grafana rejected user "admin" with the grafana-password (login session) (HTTP 401: Invalid username or password)');
     expect(d.first.fix).toContain('Set the grafana-password input to the value of Secret taskflow/grafana-admin key admin-password');
@@ -361,7 +363,7 @@ describe('Grafana refuses the credentials', () => {
   });
 
   it('401: a different admin user in the Deployment', async () => {
-    const stack = stackWith((c) => withAdminEnv(c, 'root'), { 'grafana-password': 'not-the-password' });
+    const stack = await stackWith((c) => withAdminEnv(c, 'root'), { 'grafana-password': 'not-the-password' });
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe(
       'Grafana rejected user "admin" with the grafana-password (login session) (HTTP 401: Invalid username or password): Deployment taskflow/grafana sets GF_SECURITY_ADMIN_USER to "root", not "admin"',
@@ -370,7 +372,7 @@ describe('Grafana refuses the credentials', () => {
   });
 
   it('401 on the health check too; without list deployments a note', async () => {
-    const stack = stackWith((c) => withAdminEnv(c));
+    const stack = await stackWith((c) => withAdminEnv(c));
     stack.grafana.on('GET', HEALTH_PATH, json(401, { message: 'Unauthorized', messageId: 'auth.unauthorized', statusCode: 401, traceID: '' }));
     stack.cluster.deny('list', 'deployments');
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
@@ -380,16 +382,16 @@ describe('Grafana refuses the credentials', () => {
   });
 
   it('401 with a token: the token was rejected, never shown', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     const grafana = new GrafanaClient(stack.context.grafana.endpoint, { kind: 'token', token: 'glsa_secretTOKEN_0123' });
     const summary = 'Grafana GET /api/datasources: HTTP 401 — Grafana rejected the grafana-token (Invalid API key)';
-    const d = await diagnoseResult(failedResult('grafana-datasource', summary), { ...stack, context: { ...stack.context, grafana } });
+    const d = await diagnoseResult(failedResult('grafana-datasource', summary, { code: 'grafana.auth', status: 401, message: 'Invalid API key' }), { ...stack, context: { ...stack.context, grafana } });
     expect(d.first.cause).toBe('Grafana rejected the grafana-token (HTTP 401: Invalid API key)');
     expect(JSON.stringify(d)).not.toContain('glsa_secret');
   });
 
   it('403: the credential is accepted but lacks the permission', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(json(403, { message: 'Permission denied' })));
     const d = await diagnoseCheck(grafanaDatasource, stack);
     expect(d.first.cause).toBe('Grafana accepted user "admin" with the grafana-password (login session) but refused the request (HTTP 403: Permission denied)');
@@ -399,7 +401,7 @@ describe('Grafana refuses the credentials', () => {
 
 describe('grafana-pod and grafana-api', () => {
   it("CrashLoopBackOff: quotes the previous run's last lines", async () => {
-    const stack = stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 7 }));
+    const stack = await stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 7 }));
     stack.cluster.logs.set(
       `${LOG_KEY}/previous`,
       [
@@ -417,7 +419,7 @@ describe('grafana-pod and grafana-api', () => {
   });
 
   it('CrashLoopBackOff from a provisioning error: that error is the cause', async () => {
-    const stack = stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 3 }));
+    const stack = await stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 3 }));
     stack.cluster.logs.set(`${LOG_KEY}/previous`, DEFAULT_CONFLICT_LOG);
     const d = await diagnoseCheck(grafanaPod, stack);
     expect(d.first.cause).toBe(
@@ -427,15 +429,15 @@ describe('grafana-pod and grafana-api', () => {
   });
 
   it('CrashLoopBackOff without get pods/log: the state, and a note', async () => {
-    const stack = stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 7 }));
+    const stack = await stackWith((c) => c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 7 }));
     stack.cluster.deny('get', 'pods', 'log');
     const d = await diagnoseCheck(grafanaPod, stack);
     expect(d.first.cause).toBe(`container grafana of pod ${GRAFANA_POD} keeps crashing (CrashLoopBackOff, 7 restarts, last exit code 1)`);
-    expect(d.notes).toEqual(["the Grafana container's previous log not read: get pods/log is forbidden for the action's credentials (add it to the Role)"]);
+    expect(d.notes).toEqual(["the grafana container's previous log not read: get pods/log is forbidden for the action's credentials (add it to the Role)"]);
   });
 
   it('ContainerCreating because the datasources ConfigMap is missing', async () => {
-    const stack = stackWith((c) => {
+    const stack = await stackWith((c) => {
       c.remove('configmap', 'grafana-datasources');
       c.setPodStatus(GRAFANA_POD, { phase: 'Pending', waiting: 'ContainerCreating' });
     });
@@ -445,14 +447,14 @@ describe('grafana-pod and grafana-api', () => {
   });
 
   it('ImagePullBackOff: targets the image', async () => {
-    const stack = stackWith((c) => c.setPodStatus(GRAFANA_POD, { phase: 'Pending', waiting: 'ImagePullBackOff' }));
+    const stack = await stackWith((c) => c.setPodStatus(GRAFANA_POD, { phase: 'Pending', waiting: 'ImagePullBackOff' }));
     const d = await diagnoseCheck(grafanaPod, stack);
     expect(d.first.cause).toBe(`pod ${GRAFANA_POD} cannot pull image grafana/grafana:11.5.0 (ImagePullBackOff)`);
     expect(d.first.target).toEqual({ object: DEPLOYMENT, path: [...CONTAINERS, 0, 'image'] });
   });
 
   it('no pod: the Deployment is scaled to 0', async () => {
-    const stack = stackWith((c) => {
+    const stack = await stackWith((c) => {
       c.remove('pod', GRAFANA_POD);
       c.deployments.find((d) => d.metadata?.name === 'grafana')!.spec!.replicas = 0;
     });
@@ -462,7 +464,7 @@ describe('grafana-pod and grafana-api', () => {
   });
 
   it('grafana-api: no endpoints because the pod crashes', async () => {
-    const stack = stackWith((c) => {
+    const stack = await stackWith((c) => {
       c.setPodStatus(GRAFANA_POD, { waiting: 'CrashLoopBackOff', restartCount: 2 });
       c.endpointsOf('grafana').subsets = [];
     });
@@ -472,7 +474,7 @@ describe('grafana-pod and grafana-api', () => {
   });
 
   it("grafana-api: the Service's selector matches no pod", async () => {
-    const stack = stackWith((c) => {
+    const stack = await stackWith((c) => {
       c.service('grafana').spec!.selector = { app: 'grafana-ui' };
       c.endpointsOf('grafana').subsets = [];
     });
@@ -494,7 +496,7 @@ describe('provisioningLog', () => {
 
 describe('a datasource url without a scheme', () => {
   it('is the cause of the health failure, targeting the url line', async () => {
-    const stack = taskflowStack();
+    const stack = await taskflowStack();
     datasourceAt(stack, 'prometheus:9090');
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError('Post "prometheus:9090/api/v1/query": unsupported protocol scheme "prometheus"')));
     const d = await diagnoseCheck(grafanaDatasourceHealth, stack);

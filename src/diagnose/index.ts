@@ -36,20 +36,29 @@ function proberFor(result: CheckResult): Prober | undefined {
   return GRAFANA_PROBERS[result.id] ?? PROMETHEUS_PROBERS[result.id];
 }
 
+/**
+ * Whether a result is diagnosed: every failure, and the warnings whose reason a prober explains
+ * (scrape pools with DOWN targets or none UP, when every pool is checked).
+ */
+export function diagnosable(result: CheckResult): boolean {
+  if (result.status === 'fail') return true;
+  return result.status === 'warn' && result.id === 'prometheus-targets' && isReason(result.reason, 'targets.pools-down', 'targets.pools-degraded');
+}
+
 export interface DiagnoseOptions {
   /** Every probe of a check together ends within this. */
   readonly budgetMs: number;
   readonly manifests?: ManifestIndex;
 }
 
-/** Diagnoses every failed check; returns them by check id. Never throws. */
+/** Diagnoses every failed check (and the warnings `diagnosable` names); returns them by check id. Never throws. */
 export async function diagnose(
   results: readonly CheckResult[],
   ctx: Omit<DiagnoseContext, 'results' | 'signal'>,
   options: DiagnoseOptions,
 ): Promise<Map<CheckId, CheckDiagnosis>> {
   const byId = new Map(results.map((r) => [r.id, r]));
-  const failed = results.filter((r) => r.status === 'fail');
+  const failed = results.filter(diagnosable);
   const entries = await Promise.all(
     failed.map(async (result): Promise<[CheckId, CheckDiagnosis] | undefined> => {
       const prober = proberFor(result);

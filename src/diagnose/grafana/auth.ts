@@ -1,42 +1,28 @@
 /**
  * Grafana rejected the credentials (401) or the permission (403): which credential was used, and
- * where the Grafana Deployment takes its admin user and password from.
+ * where the Grafana controller takes its admin user and password from (its pod template, else
+ * what discovery read in the running pod).
  */
 import type { V1Container } from '@kubernetes/client-node';
-import type { CheckResult } from '../../types.js';
 import type { Probe } from './probe.js';
-import { clip, deploymentRef, refText, TEMPLATE_CONTAINERS } from './text.js';
-
-/** 401 or 403, when the check failed because Grafana refused its credentials or permission. */
-export function authStatus(result: CheckResult): 401 | 403 | undefined {
-  if (/HTTP 401 — Grafana rejected/.test(result.summary)) return 401;
-  if (/HTTP 403 — Grafana accepted/.test(result.summary)) return 403;
-  return undefined;
-}
-
-/** Grafana's own message, the parenthesis after the credential in the GrafanaAuthError message. */
-function authMessage(summary: string, credential: string): string {
-  const at = summary.indexOf(credential);
-  const rest = at >= 0 ? summary.slice(at + credential.length) : summary;
-  return /\(([^()]*)\)\s*$/.exec(rest)?.[1] ?? '';
-}
+import { containersPath, refText } from './text.js';
+import type { ObjectRef } from '../types.js';
 
 function envIndex(c: V1Container | undefined, name: string): number {
   return (c?.env ?? []).findIndex((e) => e.name === name);
 }
 
-/** The credential Grafana refused, and where its admin user and password come from. */
-export async function authProbe(p: Probe, result: CheckResult, status: 401 | 403): Promise<void> {
-  const s = p.settings;
+/** The credential Grafana refused (`status`, Grafana's own `message`), and where its admin user and password come from. */
+export async function authProbe(p: Probe, status: 401 | 403, message: string): Promise<void> {
   const grafana = p.ctx.grafana;
   const credential = grafana.credential;
-  const message = authMessage(result.summary, credential);
   const http = `HTTP ${status}${message ? `: ${message}` : ''}`;
+  const answered = `Grafana answered ${http} to ${credential}`;
   if (status === 403) {
     p.add({
       cause: `Grafana accepted ${credential} but refused the request (${http})`,
-      fix: `Give that ${grafana.auth.kind === 'token' ? 'service account' : 'user'} the Admin role in Grafana, or at least datasources:read and datasources:query on "${s.datasourceName}" (Administration → ${grafana.auth.kind === 'token' ? 'Service accounts' : 'Users'}).`,
-      evidence: [clip(result.summary, 300)],
+      fix: `Give that ${grafana.auth.kind === 'token' ? 'service account' : 'user'} the Admin role in Grafana, or at least datasources:read and datasources:query on ${p.wanted ? `"${p.wanted}"` : 'the Prometheus datasource'} (Administration → ${grafana.auth.kind === 'token' ? 'Service accounts' : 'Users'}).`,
+      evidence: [answered],
     });
     return;
   }
@@ -44,7 +30,7 @@ export async function authProbe(p: Probe, result: CheckResult, status: 401 | 403
     p.add({
       cause: `Grafana's API refused a request without credentials (${http})`,
       fix: 'Set the grafana-password input (the admin password, from a repository secret) or the grafana-token input.',
-      evidence: [clip(result.summary, 300)],
+      evidence: [answered],
     });
     return;
   }
@@ -52,7 +38,7 @@ export async function authProbe(p: Probe, result: CheckResult, status: 401 | 403
     p.add({
       cause: `Grafana rejected the grafana-token (${http})`,
       fix: 'The token is invalid, expired or revoked, or belongs to another Grafana: create a new service-account token (Administration → Service accounts) and update the secret behind the grafana-token input.',
-      evidence: [clip(result.summary, 300)],
+      evidence: [answered],
     });
     return;
   }
@@ -60,18 +46,21 @@ export async function authProbe(p: Probe, result: CheckResult, status: 401 | 403
   const cause = `Grafana rejected ${credential} (${http})`;
   const dep = await p.grafanaDeployment();
   if (!dep) {
+    const from = p.site?.credentials;
     p.add({
       cause,
-      fix: `Set the grafana-password input to Grafana's admin password: the value the Grafana Deployment gives GF_SECURITY_ADMIN_PASSWORD, or the password set in Grafana since.`,
-      evidence: [clip(result.summary, 300)],
+      fix: from
+        ? `Set the grafana-password input to the value of Secret ${p.ns}/${from.secret} key ${from.passwordKey} (kubectl get secret ${from.secret} -n ${p.ns} -o jsonpath='{.data.${from.passwordKey}}' | base64 -d), which the Grafana pod gets as GF_SECURITY_ADMIN_PASSWORD, or the password set in Grafana since.`
+        : `Set the grafana-password input to Grafana's admin password: the value the Grafana pod gets as GF_SECURITY_ADMIN_PASSWORD, or the password set in Grafana since.`,
+      evidence: [answered],
     });
     return;
   }
-  const depRef = deploymentRef(p.ns, dep.metadata?.name ?? 'grafana');
+  const depRef: ObjectRef = { kind: 'Deployment', namespace: p.ns, name: dep.metadata?.name ?? 'grafana' };
   const containers = dep.spec?.template?.spec?.containers ?? [];
-  const ci = Math.max(0, containers.findIndex((c) => c.name === 'grafana' || (c.env ?? []).some((e) => e.name.startsWith('GF_SECURITY_ADMIN_'))));
+  const ci = Math.max(0, containers.findIndex((c) => c.name === p.container || (c.env ?? []).some((e) => e.name.startsWith('GF_SECURITY_ADMIN_'))));
   const container = containers[ci];
-  const base = [...TEMPLATE_CONTAINERS, ci];
+  const base = [...containersPath(depRef), ci];
 
   // The user name first: a different admin user explains the refusal whatever the password.
   const ui = envIndex(container, 'GF_SECURITY_ADMIN_USER');

@@ -3,45 +3,49 @@
  * its Service, port and endpoints, then the seed guide's `nslookup` and `wget` from the Grafana pod.
  */
 import type { ExecResult } from '../../cluster.js';
+import { objectText } from '../../checks/provisioning.js';
 import { sameUrl, serviceTargetOf } from '../../datasource.js';
 import { trimTrailingSlashes } from '../../http.js';
-import type { CheckResult } from '../../types.js';
-import { entryTarget, findEntry, type DatasourceEntry } from './configmap.js';
-import { MAX_EVIDENCE, REFUSED, type Probe } from './probe.js';
-import { serviceLink } from './service.js';
-import { clip, configMapRef, firstLine, hostOf, refText, restartCommand, withoutCredentials } from './text.js';
+import { isRunning, MAX_EVIDENCE, type Probe } from './probe.js';
+import { serviceLink, type UrlSite } from './service.js';
+import { applyText, chooseEntry, entryTarget, parseContents, routeContent, type Entry } from './sources.js';
+import { clip, firstLine, hostOf, withoutCredentials } from './text.js';
 
 /** Seconds `wget` may take inside the Grafana pod. */
 const WGET_TIMEOUT_S = 5;
 
+function urlSite(entry: Entry | undefined): UrlSite {
+  return entry ? { object: entry.object, target: entryTarget(entry, 'url') } : {};
+}
+
 /** The URL check of `datasource-configmap`: the expected URL, then its Service and port. */
-export async function configMapUrlLink(p: Probe, entry: DatasourceEntry): Promise<void> {
-  const s = p.settings;
-  const ref = configMapRef(s);
-  if (!sameUrl(entry.ds.url, s.datasourceUrl, p.ns)) {
+export async function configUrlLink(p: Probe, entry: Entry): Promise<void> {
+  const expected = p.stack.expect.datasourceUrl;
+  if (expected && !sameUrl(entry.ds.url, expected, p.ns)) {
+    const url = withoutCredentials(entry.ds.url);
     p.add({
-      cause: `datasource "${entry.ds.name}" in ${refText(ref)} has url ${withoutCredentials(entry.ds.url) || '(none)'}, not ${s.datasourceUrl}`,
-      fix: `Set url: ${s.datasourceUrl} (or set the datasource-url input if ${withoutCredentials(entry.ds.url)} is intended), then ${restartCommand(p.ns)}.`,
-      target: entryTarget(s, entry, 'url'),
+      cause: `datasource "${entry.ds.name}" in ${objectText(entry.object)} has url ${url || '(none)'}, not ${expected}`,
+      fix: `${p.profile.editDatasource(p.stack, entry.object, `Set \`url: ${expected}\``)}${p.stack.expect.datasourceUrlGiven ? '' : ` Or set the datasource-url input if ${url} is intended.`}`,
+      target: entryTarget(entry, 'url'),
     });
     return;
   }
-  await serviceLink(p, entry.ds.url, entryTarget(s, entry, 'url'));
+  await serviceLink(p, entry.ds.url, urlSite(entry));
 }
 
-/** The datasource URL Grafana uses, and where it is in the ConfigMap. */
-async function datasourceUrl(p: Probe, result: CheckResult): Promise<{ url?: string; entry?: DatasourceEntry; grafanaUrl?: string }> {
-  const s = p.settings;
+/** The datasource URL Grafana uses, and where it is provisioned. */
+async function datasourceUrl(p: Probe, name: string | undefined, message: string): Promise<{ url?: string; entry?: Entry; grafanaUrl?: string }> {
   let grafanaUrl: string | undefined;
   try {
-    grafanaUrl = (await p.ctx.grafana.datasources(p.signal)).find((d) => d.name === s.datasourceName)?.url || undefined;
+    const list = await p.view.datasources();
+    grafanaUrl = (name ? list.find((d) => d.name === name) : list.find((d) => d.type === 'prometheus' && d.isDefault) ?? list.find((d) => d.type === 'prometheus'))?.url || undefined;
   } catch {
     // Grafana's list is the best source but not the only one.
   }
-  const cm = await p.read(`${refText(configMapRef(s))} not read`, 'get configmaps', () => p.ctx.cluster.readConfigMap(p.ns, s.datasourceConfigmap, p.signal));
-  const entry = cm && cm !== REFUSED ? findEntry(cm.data ?? {}, s.datasourceName) : undefined;
-  const fromMessage = /"(https?:\/\/[^"\s]+?)\/api\/v1\/[^"\s]*"/.exec(result.summary)?.[1];
-  return { url: grafanaUrl ?? entry?.ds.url ?? fromMessage, entry, grafanaUrl };
+  const { contents } = await routeContent(p);
+  const entry = chooseEntry(parseContents(contents).entries, name ?? p.wanted);
+  const fromMessage = /"(https?:\/\/[^"\s]+?)\/api\/v1\/[^"\s]*"/.exec(message)?.[1];
+  return { url: grafanaUrl ?? entry?.ds.url ?? fromMessage, ...(entry ? { entry } : {}), ...(grafanaUrl ? { grafanaUrl } : {}) };
 }
 
 /** The seed guide's probes from the Grafana pod: `nslookup <host>`, `wget <url>/api/v1/query?query=up`. */
@@ -49,12 +53,10 @@ async function fromGrafanaPod(p: Probe, url: string): Promise<{ pod?: string; lo
   const pod = await p.grafanaPod();
   if (!pod?.metadata?.name) return {};
   const podName = pod.metadata.name;
-  if (pod.status?.phase !== 'Running') {
-    p.note(`the datasource url not tested from the Grafana pod: pod ${podName} is ${pod.status?.phase ?? 'not running'}`);
+  if (!isRunning(pod, p.container)) {
+    p.note(`the datasource url not tested from the Grafana pod: the ${p.container} container of pod ${podName} does not run`);
     return {};
   }
-  const containers = pod.spec?.containers ?? [];
-  const container = (containers.find((c) => c.name === 'grafana') ?? containers[0])?.name ?? 'grafana';
   const safe = trimTrailingSlashes(withoutCredentials(url));
   const host = hostOf(safe);
   if (!host) {
@@ -62,9 +64,9 @@ async function fromGrafanaPod(p: Probe, url: string): Promise<{ pod?: string; lo
     return {};
   }
   const what = 'the datasource url not tested from the Grafana pod (nslookup, wget)';
-  const lookup = await p.exec(what, podName, container, ['nslookup', host]);
+  const lookup = await p.exec(what, pod, p.container, ['nslookup', host]);
   if (!lookup) return { pod: podName };
-  const fetch = await p.exec(what, podName, container, ['wget', '-q', '-T', String(WGET_TIMEOUT_S), '-O', '-', `${safe}/api/v1/query?query=up`]);
+  const fetch = await p.exec(what, pod, p.container, ['wget', '-q', '-T', String(WGET_TIMEOUT_S), '-O', '-', `${safe}/api/v1/query?query=up`]);
   return {
     pod: podName,
     lookup,
@@ -86,26 +88,29 @@ function nslookupLine(r: ExecResult): string {
   return clip(address ?? lines[0] ?? 'resolved', 200);
 }
 
-/** `grafana-datasource-health` and `grafana-query` errors: why Grafana cannot reach Prometheus. */
-export async function connectionChain(p: Probe, result: CheckResult): Promise<void> {
-  const s = p.settings;
-  const { url, entry, grafanaUrl } = await datasourceUrl(p, result);
+/**
+ * `grafana-datasource-health` and `grafana-query` errors: why Grafana cannot reach Prometheus.
+ * `name` is the datasource Grafana tested; `message` is Grafana's (or Prometheus's) own error.
+ */
+export async function connectionChain(p: Probe, name: string | undefined, message: string): Promise<void> {
+  const { url, entry, grafanaUrl } = await datasourceUrl(p, name, message);
   if (!url) {
-    p.note(`the datasource url is unknown (Grafana's list and ${refText(configMapRef(s))} could not be read): the connection was not probed`);
+    p.note("the datasource url is unknown (Grafana's list and the provisioning objects could not be read): the connection was not probed");
     return;
   }
-  const urlTarget = entry ? entryTarget(s, entry, 'url') : undefined;
+  const site = urlSite(entry);
+  const expected = p.stack.expect.datasourceUrl;
   if (!/^https?:\/\/[^/]/i.test(url)) {
     p.add({
       cause: `the datasource url ${withoutCredentials(url)} does not start with http:// or https://`,
-      fix: `Set url: ${s.datasourceUrl} in ${refText(configMapRef(s))}, then ${restartCommand(p.ns)}.`,
-      ...(urlTarget ? { target: urlTarget } : {}),
+      fix: p.profile.editDatasource(p.stack, entry?.object, `Set \`url: ${expected ?? 'http://<prometheus-service>.<namespace>.svc:9090'}\``),
+      ...(site.target ? { target: site.target } : {}),
     });
     return;
   }
-  const stale = grafanaUrl && entry && !sameUrl(grafanaUrl, entry.ds.url, p.ns) ? `Grafana uses url ${withoutCredentials(grafanaUrl)}; ${refText(configMapRef(s))} now says ${withoutCredentials(entry.ds.url)}` : undefined;
+  const stale = grafanaUrl && entry && !sameUrl(grafanaUrl, entry.ds.url, p.ns) ? `Grafana uses url ${withoutCredentials(grafanaUrl)}; ${objectText(entry.object)} now says ${withoutCredentials(entry.ds.url)}` : undefined;
   const before = p.findings.length;
-  const broken = await serviceLink(p, url, urlTarget);
+  const broken = await serviceLink(p, url, site);
   const probe = await fromGrafanaPod(p, url);
   const seen = [probe.lookupLine, probe.fetchLine, stale].filter((e): e is string => Boolean(e));
   if (broken) {
@@ -115,7 +120,6 @@ export async function connectionChain(p: Probe, result: CheckResult): Promise<vo
   }
   const safe = withoutCredentials(url);
   const host = hostOf(safe) ?? safe;
-  const restart = restartCommand(p.ns);
   if (probe.lookup && nslookupFailed(probe.lookup)) {
     const t = serviceTargetOf(url, p.ns);
     p.add(
@@ -127,27 +131,28 @@ export async function connectionChain(p: Probe, result: CheckResult): Promise<vo
           }
         : {
             cause: `pod ${probe.pod} cannot resolve ${host}, the datasource url's host`,
-            fix: `Point the url at the Prometheus Service: url: ${s.datasourceUrl}, then ${restart}.`,
+            fix: p.profile.editDatasource(p.stack, entry?.object, `Point the url at the Prometheus Service (\`url: ${expected ?? 'its in-cluster URL'}\`)`),
             evidence: seen,
-            ...(urlTarget ? { target: urlTarget } : {}),
+            ...(site.target ? { target: site.target } : {}),
           },
     );
     return;
   }
   if (probe.fetch && probe.fetch.exitCode !== 0) {
     const text = `${probe.fetch.stderr}\n${probe.fetch.stdout}`;
+    const prom = p.stack.prometheus.ok ? p.stack.prometheus.value.workload : undefined;
     const fix = /refused/i.test(text)
       ? `Nothing listens there: check the Service's targetPort against the Prometheus container port and Prometheus's --web.listen-address.`
       : /timed out|timeout/i.test(text)
         ? 'The connection times out: check NetworkPolicies between the Grafana and Prometheus pods (ingress to Prometheus, egress from Grafana).'
-        : `Prometheus answers with an error: check its logs (kubectl logs -n ${p.ns} -l ${s.prometheusSelector}) and any path prefix (--web.route-prefix) the url must carry.`;
+        : `Prometheus answers with an error: check its logs (kubectl logs -n ${prom?.namespace ?? '<namespace>'} -l ${prom?.selector ?? 'app.kubernetes.io/name=prometheus'}) and any path prefix (--web.route-prefix) the url must carry.`;
     p.add({ cause: `Prometheus does not answer ${safe} from pod ${probe.pod}: ${firstLine(probe.fetch.stderr || probe.fetch.stdout) || `exit code ${probe.fetch.exitCode}`}`, fix, evidence: seen });
     return;
   }
   if (stale) {
     p.add({
-      cause: `Grafana still uses the datasource url ${withoutCredentials(grafanaUrl ?? '')}, not the ${withoutCredentials(entry?.ds.url ?? '')} that ${refText(configMapRef(s))} now gives`,
-      fix: `Grafana reads provisioning files only at start-up: ${restart}.`,
+      cause: `Grafana still uses the datasource url ${withoutCredentials(grafanaUrl ?? '')}, not the ${withoutCredentials(entry?.ds.url ?? '')} that ${entry ? objectText(entry.object) : 'the provisioning object'} now gives`,
+      fix: `Grafana reads provisioning files at start-up${p.sidecar ? ' or on a reload' : ''}: ${applyText(p)}.`,
       evidence: seen,
     });
     return;
@@ -159,9 +164,4 @@ export async function connectionChain(p: Probe, result: CheckResult): Promise<vo
       evidence: seen,
     });
   }
-}
-
-/** A connection-type error from Grafana's request to Prometheus (as opposed to a PromQL error). */
-export function connectionError(summary: string): boolean {
-  return /connection refused|no such host|lookup |dial tcp|i\/o timeout|timeout|deadline|EOF|connection reset|Bad Gateway|Service Unavailable|HTTP 502|HTTP 503|HTTP 504|no route to host|network is unreachable|certificate/i.test(summary);
 }

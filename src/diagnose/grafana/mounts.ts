@@ -1,42 +1,60 @@
 /**
- * How a pod spec mounts the datasource ConfigMap: at the provisioning directory, elsewhere, not at
- * all, or another ConfigMap in its place; the finding for a Deployment's pod template; and which
- * provisioning files the mount puts into the directory.
+ * How a pod spec (a controller's pod template, or the running pod) mounts a provisioning object —
+ * a ConfigMap or Secret volume, or a projected volume carrying it: at the provisioning directory,
+ * elsewhere, not at all, or another object in its place — and the finding for each.
  */
 import { posix } from 'node:path';
-import type { V1Deployment, V1PodSpec } from '@kubernetes/client-node';
-import type { Finding } from '../types.js';
+import type { V1PodSpec, V1Volume } from '@kubernetes/client-node';
+import { volumeObjects } from '../../stack/route.js';
+import type { SourceObject } from '../../stack/types.js';
+import type { Finding, ObjectRef } from '../types.js';
 import type { Probe } from './probe.js';
-import { deploymentRef, mountDir, refText, TEMPLATE_CONTAINERS } from './text.js';
+import { containersPath, refText, volumesPath } from './text.js';
 
-interface MountState {
-  readonly status: 'mounted' | 'elsewhere' | 'other-configmap' | 'none';
-  /** Index of the container that mounts (or should mount) the ConfigMap. */
+export interface MountState {
+  readonly status: 'mounted' | 'elsewhere' | 'other-object' | 'none';
+  /** Index of the container that mounts (or should mount) the object. */
   readonly container: number;
   readonly containerName: string;
   readonly mount?: number;
+  /** Index of the volume mounted at the directory (`other-object`). */
   readonly volume?: number;
   readonly volumeName: string;
   readonly where?: string;
-  readonly otherConfigMap?: string;
+  /** What is mounted at the directory instead, and where its name is in the volume. */
+  readonly other?: SourceObject;
+  readonly otherPath?: readonly (string | number)[];
 }
 
-/** How a pod spec mounts the ConfigMap relative to the mount directory. */
-export function mountState(spec: V1PodSpec | undefined, configMap: string, dir: string): MountState {
+/** Whether a volume carries the object (same kind and name). */
+export function carries(volume: V1Volume, namespace: string, o: SourceObject): boolean {
+  return volumeObjects(volume, namespace).some((x) => x.kind === o.kind && x.name === o.name);
+}
+
+/** Where a volume names the object it carries: `configMap.name`, `secret.secretName`, a projected source's name. */
+function namePath(volume: V1Volume, other: SourceObject): (string | number)[] {
+  if (volume.configMap) return ['configMap', 'name'];
+  if (volume.secret) return ['secret', 'secretName'];
+  const i = (volume.projected?.sources ?? []).findIndex((s) => (other.kind === 'ConfigMap' ? s.configMap?.name : s.secret?.name) === other.name);
+  return ['projected', 'sources', Math.max(0, i), other.kind === 'ConfigMap' ? 'configMap' : 'secret', 'name'];
+}
+
+/** How a pod spec mounts the object relative to the provisioning directory. */
+export function mountState(spec: V1PodSpec | undefined, namespace: string, object: SourceObject, dir: string, grafana: string): MountState {
   const containers = spec?.containers ?? [];
   const volumes = spec?.volumes ?? [];
-  const fromCm = new Set(volumes.filter((v) => v.configMap?.name === configMap).map((v) => v.name));
+  const fromObject = new Set(volumes.filter((v) => carries(v, namespace, object)).map((v) => v.name));
   const inDir = (mountPath: string, subPath?: string): boolean => {
     const path = posix.normalize(mountPath).replace(/(.)\/$/, '$1');
     return subPath ? posix.dirname(path) === dir : path === dir;
   };
-  const fallback = Math.max(0, containers.findIndex((c) => c.name === 'grafana'));
-  const volumeName = volumes.find((v) => v.configMap?.name === configMap)?.name ?? configMap;
-  const base = (container: number) => ({ container, containerName: containers[container]?.name ?? 'grafana', volumeName });
+  const fallback = Math.max(0, containers.findIndex((c) => c.name === grafana));
+  const volumeName = volumes.find((v) => carries(v, namespace, object))?.name ?? object.name;
+  const base = (container: number) => ({ container, containerName: containers[container]?.name ?? grafana, volumeName });
   let elsewhere: MountState | undefined;
   for (const [ci, c] of containers.entries()) {
     for (const [mi, m] of (c.volumeMounts ?? []).entries()) {
-      if (!fromCm.has(m.name)) continue;
+      if (!fromObject.has(m.name)) continue;
       if (inDir(m.mountPath, m.subPath)) return { status: 'mounted', ...base(ci), mount: mi, volumeName: m.name };
       elsewhere ??= { status: 'elsewhere', ...base(ci), mount: mi, volumeName: m.name, where: m.mountPath };
     }
@@ -46,70 +64,53 @@ export function mountState(spec: V1PodSpec | undefined, configMap: string, dir: 
     for (const [mi, m] of (c.volumeMounts ?? []).entries()) {
       if (!inDir(m.mountPath, m.subPath)) continue;
       const vi = volumes.findIndex((v) => v.name === m.name);
-      const other = volumes[vi]?.configMap?.name;
-      if (other) return { status: 'other-configmap', ...base(ci), mount: mi, volume: vi, volumeName: m.name, otherConfigMap: other };
+      const volume = volumes[vi];
+      const other = volume ? volumeObjects(volume, namespace)[0] : undefined;
+      if (volume && other) return { status: 'other-object', ...base(ci), mount: mi, volume: vi, volumeName: m.name, other, otherPath: namePath(volume, other) };
     }
   }
   return { status: 'none', ...base(fallback) };
 }
 
-/** The Deployment's pod template: a finding when it does not mount the ConfigMap at the directory. */
-export function templateFinding(p: Probe, dep: V1Deployment, state: MountState): Finding | undefined {
-  const s = p.settings;
-  const dir = mountDir(s);
-  const depRef = deploymentRef(p.ns, dep.metadata?.name ?? 'grafana');
+/** The volume that would carry the object, as YAML for a fix. */
+function volumeYaml(name: string, o: SourceObject): string {
+  return `{name: ${name}, ${o.kind === 'Secret' ? `secret: {secretName: ${o.name}}` : `configMap: {name: ${o.name}}`}}`;
+}
+
+/** The pod template (or pod) `ref` with `spec`: a finding when it does not mount the object at the directory. */
+export function templateFinding(p: Probe, ref: ObjectRef, spec: V1PodSpec | undefined, state: MountState, object: SourceObject): Finding | undefined {
+  const dir = p.dir;
   const c = state.container;
-  const restart = 'kubectl apply it; the Deployment then replaces the pod and Grafana provisions the datasource at start-up';
+  const apply = `apply it; the ${ref.kind === 'Pod' ? 'pod must be recreated' : `${ref.kind} then replaces the pod`} and Grafana provisions the datasource at start-up`;
+  const what = `${object.kind} ${object.name}`;
   switch (state.status) {
     case 'mounted':
       return undefined;
     case 'elsewhere':
       return {
-        cause: `${refText(depRef)} mounts ConfigMap ${s.datasourceConfigmap} at ${state.where}, not at ${dir}`,
-        fix: `Set mountPath: ${dir} on that volumeMount of container ${state.containerName} (Grafana provisions datasources only from that directory), then ${restart}.`,
-        target: { object: depRef, path: [...TEMPLATE_CONTAINERS, c, 'volumeMounts', state.mount ?? 0, 'mountPath'] },
+        cause: `${refText(ref)} mounts ${what} at ${state.where}, not at ${dir}`,
+        fix: `Set mountPath: ${dir} on that volumeMount of container ${state.containerName} (Grafana provisions datasources only from that directory), then ${apply}.`,
+        target: { object: ref, path: [...containersPath(ref), c, 'volumeMounts', state.mount ?? 0, 'mountPath'] },
       };
-    case 'other-configmap':
+    case 'other-object': {
+      const other = state.other as SourceObject;
+      const field = (state.otherPath ?? []).join('.');
       return {
-        cause: `${refText(depRef)} mounts ConfigMap ${state.otherConfigMap} at ${dir}, not ${s.datasourceConfigmap}`,
-        fix: `Set configMap.name: ${s.datasourceConfigmap} on volume ${state.volumeName} (or set the datasource-configmap input to ${state.otherConfigMap}), then ${restart}.`,
-        target: { object: depRef, path: ['spec', 'template', 'spec', 'volumes', state.volume ?? 0, 'configMap', 'name'] },
+        cause: `${refText(ref)} mounts ${other.kind} ${other.name} at ${dir}, not ${object.name}`,
+        fix: `Set ${field}: ${object.name} on volume ${state.volumeName}${other.kind === object.kind ? '' : ` (a ${object.kind} volume: ${volumeYaml(state.volumeName, object)})`}, or set the datasource-configmap input to ${other.kind}/${other.name}; then ${apply}.`,
+        target: { object: ref, path: [...volumesPath(ref), state.volume ?? 0, ...(state.otherPath ?? [])] },
       };
+    }
     case 'none': {
-      const hasVolume = (dep.spec?.template?.spec?.volumes ?? []).some((v) => v.configMap?.name === s.datasourceConfigmap);
+      const hasVolume = (spec?.volumes ?? []).some((v) => carries(v, ref.namespace ?? p.ns, object));
       return {
-        cause: `${refText(depRef)} does not mount ConfigMap ${s.datasourceConfigmap} at ${dir}`,
+        cause: `${refText(ref)} does not mount ${what} at ${dir}`,
         fix:
           `Add to container ${state.containerName}'s volumeMounts: {name: ${state.volumeName}, mountPath: ${dir}, readOnly: true}` +
-          (hasVolume ? '' : `, and to the pod template's volumes: {name: ${state.volumeName}, configMap: {name: ${s.datasourceConfigmap}}}`) +
-          `; then ${restart}.`,
-        target: { object: depRef, path: [...TEMPLATE_CONTAINERS, c, 'volumeMounts'] },
+          (hasVolume ? '' : `, and to the pod template's volumes: ${volumeYaml(state.volumeName, object)}`) +
+          `. ${p.profile.mountDatasource(p.stack, object)}`,
+        target: { object: ref, path: [...containersPath(ref), c, 'volumeMounts'] },
       };
     }
   }
-}
-
-interface FileInPod {
-  readonly container: string;
-  readonly path: string;
-  readonly key: string;
-}
-
-/** The provisioning files a pod spec puts into the mount directory, per ConfigMap key. */
-export function filesInDir(spec: V1PodSpec | undefined, configMap: string, dir: string, keys: readonly string[]): FileInPod[] {
-  const files: FileInPod[] = [];
-  for (const volume of (spec?.volumes ?? []).filter((v) => v.configMap?.name === configMap)) {
-    const items = volume.configMap?.items;
-    const entries = items?.length ? items.map((i) => ({ key: i.key, path: i.path })) : keys.map((k) => ({ key: k, path: k }));
-    for (const c of spec?.containers ?? []) {
-      for (const m of c.volumeMounts ?? []) {
-        if (m.name !== volume.name) continue;
-        const chosen = m.subPath ? entries.filter((e) => e.path === m.subPath).map((e) => ({ ...e, full: m.mountPath })) : entries.map((e) => ({ ...e, full: posix.join(m.mountPath, e.path) }));
-        for (const e of chosen) {
-          if (posix.dirname(e.full) === dir && /\.ya?ml$/i.test(e.full) && keys.includes(e.key)) files.push({ container: c.name, path: e.full, key: e.key });
-        }
-      }
-    }
-  }
-  return files;
 }

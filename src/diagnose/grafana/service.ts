@@ -1,51 +1,64 @@
 /**
  * The Service a datasource URL names: it exists, exposes the URL's port, has ready endpoints, and
- * forwards to a port the Prometheus pod declares.
+ * forwards to a port the Prometheus pod declares. Fixes to the URL go where the stack keeps it.
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { describePod } from '../../checks/pod-check.js';
 import { serviceTargetOf } from '../../datasource.js';
 import { isReady } from '../../endpoint.js';
+import type { SourceObject } from '../../stack/types.js';
 import type { ObjectPath, ObjectRef } from '../types.js';
 import { REFUSED, type Probe } from './probe.js';
-import { configMapRef, portsText, refText, restartCommand, selectorText, withoutCredentials } from './text.js';
+import { portsText, refText, selectorText, withoutCredentials } from './text.js';
+
+/** Where the datasource's url is: its object (for the stack's way of editing it) and its line. */
+export interface UrlSite {
+  readonly object?: SourceObject;
+  readonly target?: ObjectPath;
+}
+
+/** The expected URL as hints give it (the Prometheus Service discovery found). */
+function expectedUrl(p: Probe): string | undefined {
+  return p.stack.expect.datasourceUrl;
+}
 
 /**
  * The Service the URL names exists, exposes the port, and has ready endpoints whose pods declare
  * the target port. Adds a finding and returns true when a link is broken.
  */
-export async function serviceLink(p: Probe, url: string, urlTarget: ObjectPath | undefined): Promise<boolean> {
-  const s = p.settings;
+export async function serviceLink(p: Probe, url: string, site: UrlSite): Promise<boolean> {
   const t = serviceTargetOf(url, p.ns);
   if (!t) {
-    p.note(`the datasource url ${url} does not name a cluster Service: the Service, its port and endpoints were not checked`);
+    p.note(`the datasource url ${withoutCredentials(url)} does not name a cluster Service: the Service, its port and endpoints were not checked`);
     return false;
   }
   const host = new URL(url).hostname;
   const svcRef: ObjectRef = { kind: 'Service', namespace: t.namespace, name: t.service };
-  const svc = await p.read(`${refText(svcRef)} not read`, 'get services', () => p.ctx.cluster.readService(t.namespace, t.service, p.signal));
+  const svc = await p.read(`${refText(svcRef)} not read`, 'get services', () => p.view.service(t.namespace, t.service));
   if (svc === REFUSED) return false;
-  const expected = serviceTargetOf(s.datasourceUrl, p.ns);
+  const wanted = expectedUrl(p);
+  const expected = wanted ? serviceTargetOf(wanted, p.ns) : undefined;
+  const edit = (change: string) => p.profile.editDatasource(p.stack, site.object, change);
   if (!svc) {
     const isExpected = expected && expected.service === t.service && expected.namespace === t.namespace;
     let evidence: string[] = [`kubectl get svc ${t.service} -n ${t.namespace}: NotFound`];
     if (!isExpected && expected) {
-      const prom = await p.read(`Service ${expected.namespace}/${expected.service} not read`, 'get services', () => p.ctx.cluster.readService(expected.namespace, expected.service, p.signal));
+      const prom = await p.read(`Service ${expected.namespace}/${expected.service} not read`, 'get services', () => p.view.service(expected.namespace, expected.service));
       if (prom && prom !== REFUSED) evidence = [...evidence, `Service ${expected.namespace}/${expected.service} exists (ports: ${portsText(prom)})`];
     }
     p.add(
-      isExpected
+      isExpected || !wanted
         ? {
             cause: `the datasource url's host ${host} names Service ${t.namespace}/${t.service}, which does not exist`,
-            fix: `Create the Prometheus Service (TaskFlow: kubectl apply -f 15-prometheus-deployment.yaml), or set the prometheus-service input to the Service that exists.`,
+            fix: `Create the Prometheus Service${p.stack.kind === 'taskflow' ? ' (kubectl apply -f 15-prometheus-deployment.yaml)' : ''}, or set the prometheus-service input to the Service that exists.`,
             evidence,
             target: { object: svcRef, path: [] },
           }
         : {
             cause: `the datasource url's host ${host} names Service ${t.namespace}/${t.service}, which does not exist`,
-            fix: `Point the url at the Prometheus Service: url: ${s.datasourceUrl} in ${refText(configMapRef(s))}, then ${restartCommand(p.ns)}.`,
+            fix: edit(`Point the url at the Prometheus Service (\`url: ${wanted}\`)`),
             evidence,
-            ...(urlTarget ? { target: urlTarget } : {}),
+            ...(site.target ? { target: site.target } : {}),
           },
     );
     return true;
@@ -57,13 +70,13 @@ export async function serviceLink(p: Probe, url: string, urlTarget: ObjectPath |
     fixed.port = String(first);
     p.add({
       cause: `the datasource url ${withoutCredentials(url)} uses port ${t.port}, but ${refText(svcRef)} exposes only ${portsText(svc)}`,
-      fix: `Use the Service's port in the url: ${withoutCredentials(fixed.toString()).replace(/\/$/, '')}, then ${restartCommand(p.ns)}.`,
+      fix: edit(`Use the Service's port in the url (\`url: ${withoutCredentials(fixed.toString()).replace(/\/$/, '')}\`)`),
       evidence: [`kubectl get svc ${t.service} -n ${t.namespace}: ports ${portsText(svc)}`],
-      ...(urlTarget ? { target: urlTarget } : {}),
+      ...(site.target ? { target: site.target } : {}),
     });
     return true;
   }
-  const eps = await p.read(`the endpoints of ${refText(svcRef)} not read`, 'get endpoints', () => p.ctx.cluster.readEndpoints(t.namespace, t.service, p.signal));
+  const eps = await p.read(`the endpoints of ${refText(svcRef)} not read`, 'get endpoints', () => p.view.endpoints(t.namespace, t.service));
   if (eps === REFUSED) return false;
   const ready = (eps?.subsets ?? []).flatMap((sub) => sub.addresses ?? []);
   const selector = selectorText(svc.spec?.selector);
@@ -72,16 +85,16 @@ export async function serviceLink(p: Probe, url: string, urlTarget: ObjectPath |
   if (!selector) {
     p.add({
       cause: `${refText(svcRef)} has no ready endpoints and no selector`,
-      fix: 'Give the Service a selector matching the Prometheus pod (e.g. app: prometheus), or list the pod in its Endpoints.',
+      fix: `Give the Service a selector matching the Prometheus pods${p.stack.prometheus.ok ? ` (${p.stack.prometheus.value.workload.selector})` : ''}, or list the pods in its Endpoints.`,
       target: { object: svcRef, path: ['spec'] },
     });
     return true;
   }
-  const pods = await p.read(`the pods behind ${refText(svcRef)} not listed`, 'list pods', () => p.ctx.cluster.listPods(t.namespace, selector, p.signal));
+  const pods = await p.read(`the pods behind ${refText(svcRef)} not listed`, 'list pods', () => p.view.pods(t.namespace, selector));
   if (pods !== REFUSED && !pods.length) {
     p.add({
       cause: `${refText(svcRef)} selects ${selector}, which no pod in ${t.namespace} matches`,
-      fix: `Make the Service's selector match the Prometheus pod's labels (kubectl get pods -n ${t.namespace} --show-labels).`,
+      fix: `Make the Service's selector match the Prometheus pods' labels (kubectl get pods -n ${t.namespace} --show-labels).`,
       target: { object: svcRef, path: ['spec', 'selector'] },
     });
     return true;
@@ -103,7 +116,7 @@ async function targetPortLink(p: Probe, svc: V1Service, svcRef: ObjectRef, sp: N
   if (typeof targetPort !== 'number' && !/^\d+$/.test(String(targetPort))) return false;
   const port = Number(targetPort);
   if (!selector) return false;
-  const pods = await p.read(`the pods behind ${refText(svcRef)} not listed`, 'list pods', () => p.ctx.cluster.listPods(svcRef.namespace ?? p.ns, selector, p.signal));
+  const pods = await p.read(`the pods behind ${refText(svcRef)} not listed`, 'list pods', () => p.view.pods(svcRef.namespace ?? p.ns, selector));
   if (pods === REFUSED) return false;
   const pod = pods.find(isReady);
   const declared = (pod?.spec?.containers ?? []).flatMap((c) => c.ports ?? []);

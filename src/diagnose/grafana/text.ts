@@ -1,13 +1,12 @@
 /**
- * How findings name things: Kubernetes objects and where in them a fix goes, restart commands,
- * selectors, ports, and quoted text clipped to a readable length (URLs without their credentials).
+ * How findings name things: Kubernetes objects and where in them a fix goes, selectors, ports,
+ * and quoted text clipped to a readable length (URLs without their credentials).
  */
-import { posix } from 'node:path';
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import type { Settings } from '../../types.js';
+import type { V1Service } from '@kubernetes/client-node';
+import type { Owner, SourceObject } from '../../stack/types.js';
 import type { ObjectRef } from '../types.js';
 
-/** The path of a Deployment's containers, where most fixes to the Grafana pod go. */
+/** The path of a controller's containers (Deployment, StatefulSet…), where most fixes to the Grafana pod go. */
 export const TEMPLATE_CONTAINERS = ['spec', 'template', 'spec', 'containers'] as const;
 
 /** `ConfigMap taskflow/grafana-datasources`. */
@@ -15,31 +14,33 @@ export function refText(o: ObjectRef): string {
   return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
 }
 
-export function configMapRef(s: Settings): ObjectRef {
-  return { kind: 'ConfigMap', namespace: s.namespace, name: s.datasourceConfigmap };
+export function objectRef(o: SourceObject): ObjectRef {
+  return { kind: o.kind, namespace: o.namespace, name: o.name };
 }
 
-export function deploymentRef(ns: string, name: string): ObjectRef {
-  return { kind: 'Deployment', namespace: ns, name };
+/** The same object (kind, namespace, name). */
+export function sameObject(a: SourceObject, b: SourceObject): boolean {
+  return a.kind === b.kind && a.name === b.name && a.namespace === b.namespace;
 }
 
-/** The Deployment that owns a pod, from its ReplicaSet's name (`grafana-7b9c6d5f4` → `grafana`). */
-export function deploymentNameOf(pod: V1Pod): string | undefined {
-  const rs = pod.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name;
-  if (!rs) return undefined;
-  const hash = pod.metadata?.labels?.['pod-template-hash'];
-  if (hash && rs.endsWith(`-${hash}`)) return rs.slice(0, -hash.length - 1);
-  return rs.replace(/-[a-z0-9]+$/, '');
+/** The controller of the Grafana pods as a finding's object; a bare pod when it has none. */
+export function controllerRef(owner: Owner | undefined, namespace: string, podName: string): ObjectRef {
+  return owner ? { kind: owner.kind, namespace, name: owner.name } : { kind: 'Pod', namespace, name: podName };
 }
 
-/** The command that makes Grafana start again and read its provisioning files. */
-export function restartCommand(ns: string, deployment = 'grafana'): string {
-  return `kubectl rollout restart deployment/${deployment} -n ${ns}`;
+/** Where the containers are in that object. */
+export function containersPath(ref: ObjectRef): readonly (string | number)[] {
+  return ref.kind === 'Pod' ? ['spec', 'containers'] : TEMPLATE_CONTAINERS;
 }
 
-/** The provisioning directory, normalized (no trailing slash). */
-export function mountDir(s: Settings): string {
-  return posix.normalize(s.datasourceMountPath).replace(/(.)\/$/, '$1');
+/** Where the volumes are in that object. */
+export function volumesPath(ref: ObjectRef): readonly (string | number)[] {
+  return ref.kind === 'Pod' ? ['spec', 'volumes'] : ['spec', 'template', 'spec', 'volumes'];
+}
+
+/** The field holding an object's files in a manifest: a ConfigMap's `data`, a Secret's `stringData`. */
+export function dataField(o: SourceObject): 'data' | 'stringData' {
+  return o.kind === 'Secret' ? 'stringData' : 'data';
 }
 
 /** The first non-blank line, clipped. */
@@ -93,4 +94,9 @@ export function hostOf(url: string): string | undefined {
 export function portsText(svc: V1Service): string {
   const ports = svc.spec?.ports ?? [];
   return ports.map((port) => `${port.port}${port.name ? ` (${port.name})` : ''}`).join(', ') || 'none';
+}
+
+/** `1 restart`, `7 restarts`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

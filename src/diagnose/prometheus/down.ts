@@ -1,16 +1,24 @@
-/** Why a target is DOWN: its last scrape error read against the state of its pod. */
+/**
+ * Why a target is DOWN: its last scrape error read against the state of its pod. The fix goes
+ * where the scraped port and timeout are set: the pod's prometheus.io annotations and the scrape
+ * job, or the ServiceMonitor/PodMonitor endpoint the operator made the job from.
+ */
 import type { V1Pod } from '@kubernetes/client-node';
-import { appOf } from '../../checks/prometheus-targets.js';
+import { nameOf } from '../../checks/prometheus-targets.js';
 import { isReady } from '../../endpoint.js';
 import type { Target } from '../../prometheus.js';
 import type { Finding } from '../types.js';
 import { configName, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, inConfig, type ConfigSource, type JobConfig } from './config.js';
+import { monitorName, monitorObject, poolMonitor } from './monitors.js';
 import { explainPod, podRef, templatePath, workloadOf } from './pod-state.js';
 import { evidence, lastLines, type Probe } from './probe.js';
 import { targetPodName, targetPort } from './target.js';
 
-export async function downFinding(p: Probe, t: Target, pod: V1Pod | undefined, job: JobConfig | undefined, source: ConfigSource | undefined): Promise<Finding> {
-  const name = appOf(t) || t.labels.instance || t.scrapeUrl;
+export async function downFinding(p: Probe, t: Target, pod: V1Pod | undefined, job: JobConfig | undefined, source: ConfigSource | undefined, label: string): Promise<Finding> {
+  const name = nameOf(t, label) || t.labels.instance || t.scrapeUrl;
+  // A pool the operator made from a monitor's endpoint: the port and timeout are set there.
+  const monitor = poolMonitor(t.scrapePool);
+  const endpointField = monitor ? `${monitor.kind === 'ServiceMonitor' ? 'endpoints' : 'podMetricsEndpoints'}[${monitor.endpoint}]` : '';
   const error = t.lastError;
   const ev = [error ? `lastError: ${error}` : undefined];
   if (pod && !isReady(pod)) {
@@ -23,6 +31,14 @@ export async function downFinding(p: Probe, t: Target, pod: V1Pod | undefined, j
   const annotations = pod?.metadata?.annotations ?? {};
   const declared = (pod?.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((x) => `${c.name}:${x.containerPort}`));
 
+  if (/connection refused/i.test(error) && monitor) {
+    return {
+      cause: `Nothing listens on port ${port ?? '?'} of pod ${ref}, the port ${endpointField} of ${monitorName(monitor)} leads to: target ${name} is DOWN (connection refused)`,
+      fix: `Make ${endpointField}.port of ${monitorName(monitor)} name the port the exporter listens on${declared.length ? ` (the pod declares ${declared.join(', ')})` : ''}, or start the exporter on port ${port ?? '?'}`,
+      evidence: evidence(ev),
+      target: { object: monitorObject(monitor), path: ['spec', monitor.kind === 'ServiceMonitor' ? 'endpoints' : 'podMetricsEndpoints', monitor.endpoint, 'port'] },
+    };
+  }
   if (/connection refused/i.test(error)) {
     const annotated = annotations['prometheus.io/port'] !== undefined;
     const containerIndex = (pod?.spec?.containers ?? []).findIndex((c) => c.ports?.some((x) => String(x.containerPort) === port));
@@ -63,6 +79,14 @@ export async function downFinding(p: Probe, t: Target, pod: V1Pod | undefined, j
   if (/deadline exceeded|timeout|timed out/i.test(error)) {
     const timeout = job?.scrapeTimeout ?? t.discoveredLabels.__scrape_timeout__ ?? DEFAULT_TIMEOUT;
     const interval = job?.scrapeInterval ?? t.scrapeInterval ?? DEFAULT_INTERVAL;
+    if (monitor) {
+      return {
+        cause: `The scrape of target ${name} (pod ${ref}) does not finish within scrape_timeout (${timeout})`,
+        fix: `Make the exporter answer faster, or raise ${endpointField}.scrapeTimeout of ${monitorName(monitor)} (at most its interval, ${interval})`,
+        evidence: evidence(ev),
+        target: { object: monitorObject(monitor), path: ['spec', monitor.kind === 'ServiceMonitor' ? 'endpoints' : 'podMetricsEndpoints', monitor.endpoint] },
+      };
+    }
     return {
       cause: `The scrape of target ${name} (pod ${ref}) does not finish within scrape_timeout (${timeout})`,
       fix: `Make the exporter answer faster, or raise scrape_timeout of job ${t.scrapePool || t.job} in ${configName(source)} (at most its scrape_interval, ${interval})`,

@@ -3,10 +3,13 @@
  * each made once. A refused read (HTTP 403) becomes a note saying what could not be diagnosed and
  * why. Also the helpers every probe shares to word its findings.
  */
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { KubeError, type Permission } from '../../cluster.js';
+import type { V1Deployment, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import { KubeError, type CustomObject, type CustomResource, type Permission } from '../../cluster.js';
 import { isReady } from '../../endpoint.js';
 import type { Target } from '../../prometheus.js';
+import type { Reason } from '../../reasons.js';
+import { profileOf, type StackProfile } from '../../stack/profiles/index.js';
+import { value, type PrometheusSite } from '../../stack/types.js';
 import type { DiagnoseContext, Finding } from '../types.js';
 import { configSourceOf, parsePromConfig, type ConfigSource, type PromConfig } from './config.js';
 
@@ -21,11 +24,24 @@ export class Probe {
   readonly findings: Finding[] = [];
   readonly notes: string[] = [];
   private readonly cache = new Map<string, Promise<unknown>>();
+  /** Answers shared between the probes of one diagnosis (access reviews), by key. */
+  readonly memo = new Map<string, Promise<unknown>>();
 
   constructor(readonly ctx: DiagnoseContext) {}
 
+  /** Where discovery found Prometheus; undefined when it did not. */
+  get site(): PrometheusSite | undefined {
+    return value(this.ctx.stack.prometheus);
+  }
+
+  /** Prometheus's namespace (the kubeconfig context's when Prometheus was not found). */
   get ns(): string {
-    return this.ctx.settings.namespace;
+    return this.site?.workload.namespace ?? this.ctx.cluster.defaultNamespace;
+  }
+
+  /** How the stack found is fixed, in its own words. */
+  get profile(): StackProfile {
+    return profileOf(this.ctx.stack.kind);
   }
 
   /**
@@ -70,8 +86,39 @@ export class Probe {
     );
   }
 
+  /** The Prometheus pods, found again by the selector discovery settled; none when Prometheus was not found. */
   prometheusPods(): Promise<V1Pod[] | undefined> {
-    return this.pods(this.ns, this.ctx.settings.prometheusSelector);
+    const site = this.site;
+    return site ? this.pods(site.workload.namespace, site.workload.selector) : Promise.resolve([]);
+  }
+
+  services(namespace: string): Promise<V1Service[] | undefined> {
+    return this.once(`services ${namespace}`, `the Services of namespace ${namespace}`, { verb: 'list', resource: 'services', namespace }, () =>
+      this.ctx.cluster.listServices(namespace, this.ctx.signal),
+    );
+  }
+
+  /** Custom objects of a type (`namespace` undefined: every namespace). */
+  customs(type: CustomResource, what: string, namespace: string | undefined): Promise<CustomObject[] | undefined> {
+    return this.once(`customs ${type.group}/${type.plural} ${namespace ?? '*'}`, what, { verb: 'list', resource: type.plural, group: type.group, ...(namespace ? { namespace } : {}) }, () =>
+      this.ctx.cluster.listCustom(type, namespace, undefined, this.ctx.signal),
+    );
+  }
+
+  /** One custom object; null when it does not exist, undefined (with a note) when unreadable. */
+  custom(type: CustomResource, what: string, namespace: string, name: string): Promise<CustomObject | null | undefined> {
+    return this.once(`custom ${type.group}/${type.plural} ${namespace}/${name}`, what, { verb: 'get', resource: type.plural, group: type.group, namespace }, async () =>
+      (await this.ctx.cluster.readCustom(type, namespace, name, this.ctx.signal)) ?? null,
+    );
+  }
+
+  /** A namespace; null when it does not exist, undefined (with a note) when unreadable or not readable by this cluster client. */
+  namespace(name: string): Promise<V1Namespace | null | undefined> {
+    const read = this.ctx.cluster.readNamespace?.bind(this.ctx.cluster);
+    return this.once(`namespace ${name}`, `the labels of namespace ${name}`, { verb: 'get', resource: 'namespaces' }, async () => {
+      if (!read) throw new Error('this client does not read namespaces');
+      return (await read(name, this.ctx.signal)) ?? null;
+    });
   }
 
   /** The Prometheus pod to read: a Ready one, else the first. */
@@ -109,8 +156,14 @@ export class Probe {
   }
 }
 
+/** Whether the reason is discovery's "not found" for the component (the Prometheus pods, its Service). */
+export function notDiscovered(reason: Reason | undefined, component: 'prometheus' | 'prometheus-service'): boolean {
+  return reason?.code === 'discovery.not-found' && 'component' in reason && reason.component === component;
+}
+
+/** `list servicemonitors.monitoring.coreos.com`, `get pods/log`: as RBAC names the resource. */
 function verbResource(p: Permission): string {
-  return `${p.verb} ${p.resource}${p.subresource ? `/${p.subresource}` : ''}`;
+  return `${p.verb} ${p.resource}${p.group ? `.${p.group}` : ''}${p.subresource ? `/${p.subresource}` : ''}`;
 }
 
 export function messageOf(err: unknown): string {

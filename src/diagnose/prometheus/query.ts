@@ -2,8 +2,9 @@
  * `prometheus-query`, and Grafana's query returning no data: why the query matches no series
  * though Prometheus answers it.
  */
-import { appOf } from '../../checks/prometheus-targets.js';
+import { nameOf, targetLabelOf } from '../../checks/prometheus-targets.js';
 import type { Series } from '../../prometheus.js';
+import { isReason, type Reason } from '../../reasons.js';
 import { anchored, DEFAULT_INTERVAL, durationMs, formatDuration } from './config.js';
 import { discoveryPending, notScrapedYet } from './pending.js';
 import { evidence, plural, type Probe } from './probe.js';
@@ -48,15 +49,17 @@ function matches(m: Matcher, value: string | undefined): boolean {
 const SCRAPE_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
 
 /** Why the query matches no series: no target yet, too early, a matcher or metric no target has. */
-export async function queryFindings(p: Probe): Promise<void> {
-  const { settings, prometheus, signal } = p.ctx;
+export async function queryFindings(p: Probe, reason: Reason | undefined): Promise<void> {
+  if (!isReason(reason, 'query.no-series', 'grafana-query.no-data')) return;
+  const { stack, prometheus, signal } = p.ctx;
+  const scrapeJob = stack.expect.scrapeJob;
   const [config, allTargets, promPod] = await Promise.all([p.config(), p.targets(), p.prometheusPod()]);
   if (!allTargets) return;
-  const job = config?.jobs.find((j) => j.name === settings.scrapeJob);
-  const targets = jobTargets(allTargets, settings.scrapeJob);
+  const job = scrapeJob ? config?.jobs.find((j) => j.name === scrapeJob) : undefined;
+  const targets = jobTargets(allTargets, scrapeJob);
   const interval = job?.scrapeInterval ?? targets[0]?.scrapeInterval ?? DEFAULT_INTERVAL;
   const intervalMs = durationMs(interval) || durationMs(DEFAULT_INTERVAL);
-  const query = settings.query;
+  const query = reason.query;
 
   if (!allTargets.length) {
     const pending = await discoveryPending(p, interval);
@@ -88,9 +91,9 @@ export async function queryFindings(p: Probe): Promise<void> {
   }
 
   const jobs = [...new Set(allTargets.map((t) => t.scrapePool))];
-  if (!targets.length && query.includes(settings.scrapeJob)) {
+  if (scrapeJob && !targets.length && query.includes(scrapeJob)) {
     p.findings.push({
-      cause: `Scrape job ${settings.scrapeJob} has no active target (Prometheus scrapes: ${jobs.join(', ')}), so ${query} has no series to return`,
+      cause: `Scrape job ${scrapeJob} has no active target (Prometheus scrapes: ${jobs.join(', ')}), so ${query} has no series to return`,
       fix: `Make Prometheus discover the job's pods first (see the prometheus-targets diagnosis)`,
     });
     return;
@@ -108,7 +111,7 @@ export async function queryFindings(p: Probe): Promise<void> {
       p.findings.push({
         cause: `The query ${query} selects ${m.name}${m.op}"${m.value}", but ${have.length ? `the scraped targets have ${have.slice(0, 5).map((v) => `${m.name}="${v}"`).join(', ')}` : `no scraped target has a ${m.name} label`}`,
         fix: have.length
-          ? `Change the query input to select the targets' labels (e.g. ${m.name}="${have.includes(settings.scrapeJob) && m.name === 'job' ? settings.scrapeJob : have[0]}")`
+          ? `Change the query input to select the targets' labels (e.g. ${m.name}="${scrapeJob && have.includes(scrapeJob) && m.name === 'job' ? scrapeJob : have[0]}")`
           : `Remove the ${m.name} matcher from the query input, or add that label in the job's relabel_configs`,
         evidence: evidence(labelsShown),
       });
@@ -128,7 +131,8 @@ export async function queryFindings(p: Probe): Promise<void> {
     }
   }
   if (targets.length && !targets.some(scraped)) {
-    p.findings.push(notScrapedYet(p, interval, targets.map(appOf)));
+    const label = targetLabelOf(targets, stack.expect.targetLabel);
+    p.findings.push(notScrapedYet(p, interval, targets.map((t) => nameOf(t, label))));
     return;
   }
   p.findings.push({
@@ -142,16 +146,20 @@ export async function queryFindings(p: Probe): Promise<void> {
  * `grafana-query` returned no data: when Prometheus itself has the series, Grafana's datasource
  * is not reaching it; otherwise the same diagnosis as `prometheus-query`.
  */
-export async function noDataFindings(p: Probe): Promise<void> {
-  const { settings, prometheus, signal } = p.ctx;
-  const series = await p.read(`Prometheus's answer to ${settings.query}`, undefined, () => prometheus.query(settings.query, signal));
+export async function noDataFindings(p: Probe, reason: Reason | undefined): Promise<void> {
+  if (!isReason(reason, 'grafana-query.no-data')) return;
+  const { stack, prometheus, signal } = p.ctx;
+  const query = reason.query;
+  const series = await p.read(`Prometheus's answer to ${query}`, undefined, () => prometheus.query(query, signal));
   if (series?.length) {
+    const name = stack.expect.datasourceName;
+    const url = stack.expect.datasourceUrl;
     p.findings.push({
-      cause: `Prometheus itself returns ${plural(series.length, 'series', 'series')} for ${settings.query}, but Grafana's datasource ${settings.datasourceName} returns none`,
-      fix: `Point the datasource at this Prometheus (${settings.datasourceUrl}), and query a time range that includes the last minutes`,
+      cause: `Prometheus itself returns ${plural(series.length, 'series', 'series')} for ${query}, but Grafana's datasource ${name ?? '(the Prometheus one)'} returns none`,
+      fix: `Point the datasource at this Prometheus${url ? ` (${url})` : ''}, and query a time range that includes the last minutes`,
       evidence: evidence(series.slice(0, 3).map((s) => `{${Object.entries(s.metric).map(([k, v]) => `${k}="${v}"`).join(', ')}} ${s.value}`)),
     });
     return;
   }
-  await queryFindings(p);
+  await queryFindings(p, reason);
 }

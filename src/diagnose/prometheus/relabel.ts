@@ -7,7 +7,7 @@ import { isReady } from '../../endpoint.js';
 import type { JobConfig, RelabelRule } from './config.js';
 
 /** Prometheus's label-name sanitizing of Kubernetes label and annotation keys. */
-function sanitize(key: string): string {
+export function sanitize(key: string): string {
   return key.replace(/[^a-zA-Z0-9_]/g, '_');
 }
 

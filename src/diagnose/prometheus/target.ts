@@ -1,9 +1,9 @@
 /** What a target of Prometheus tells: its scrape job, pod, namespace and port, and whether it was scraped. */
 import type { Target } from '../../prometheus.js';
 
-/** The job's targets. */
+/** The targets of a scrape pool or `job` label value, as prometheus-targets picks them (`''`: every target). */
 export function jobTargets(all: readonly Target[], job: string): Target[] {
-  return all.filter((t) => t.scrapePool === job || t.job === job);
+  return job ? all.filter((t) => t.scrapePool === job || t.job === job) : [...all];
 }
 
 export function targetPodName(t: Target): string | undefined {
