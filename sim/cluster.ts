@@ -1,174 +1,238 @@
 /**
- * A simulated TaskFlow cluster, assembled: the simulated API server loaded with the TaskFlow
- * manifests (examples/taskflow) and the action's RBAC (examples/rbac), and the workloads its
- * Running pods stand for, each listening on its pod IP — a real Prometheus (discovering the pods
- * through the API server with its service account's token), the exporters of backend-api,
- * postgres and redis, and the simulated Grafana. A scenario changes the manifests, the pods or
- * the workloads to reproduce one way the metrics flow breaks.
+ * A simulated cluster, assembled: the simulated API server loaded with a stack's manifests
+ * (examples/<stack>) and the action's RBAC (examples/rbac), and the workloads its Running pods
+ * stand for, each listening on its pod IP — real Prometheus servers (discovering through the API
+ * server with their service account's token; for the Prometheus Operator's StatefulSets, with
+ * the configuration the operator generates), the exporters, and the simulated Grafana with its
+ * datasource sidecars. A scenario changes the manifests, the pods or the workloads to reproduce
+ * one way the metrics flow breaks.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { startExporter, type ExporterKind } from './exporters/exporter.js';
-import { adminCredentialsFromPod, GrafanaSim } from './grafana/server.js';
+import { join } from 'node:path';
+import { startExporter, type AnyExporterKind, type ExporterKind } from './exporters/exporter.js';
+import { exportersForPod } from './exporters/pods.js';
+import { startGrafanaPod, type GrafanaPod } from './grafana/grafana-pod.js';
+import type { GrafanaSim } from './grafana/server.js';
 import { KubeApiServer, type KubeObject } from './kube/index.js';
 import { startPrometheus, type PrometheusServer } from './prometheus/launcher.js';
+import { operatedPrometheusPods, startOperatedPrometheus } from './prometheus/operated.js';
 import { startSyntheticPrometheus } from './prometheus/synthetic.js';
 import type { Scenario } from './scenarios.js';
+import { ACTION_ACCOUNT, STACKS, stackManifests, type StackName } from './stacks.js';
 
-/** The project's root (this file runs from sim/ in tests and from lib/sim/ once compiled). */
-export const ROOT = projectRoot(import.meta.dirname);
+export { ACTION_ACCOUNT, ROOT } from './stacks.js';
+/** TaskFlow's namespace (the default stack's). */
 export const NAMESPACE = 'taskflow';
-/** The action's identity in the simulated cluster (examples/rbac). */
-export const ACTION_ACCOUNT = 'metrics-flow-check';
 
 type Exporter = Awaited<ReturnType<typeof startExporter>>;
-const APPS: readonly ExporterKind[] = ['backend-api', 'postgres', 'redis'];
+const TASKFLOW_APPS: readonly ExporterKind[] = ['backend-api', 'postgres', 'redis'];
 
 export interface ClusterOptions {
+  /** The stack to load; default the scenario's, else TaskFlow. */
+  readonly stack?: StackName;
   readonly scenario?: Scenario;
-  /** Prometheus's scrape interval (the manifests say 15s); default 1s. */
+  /** Every Prometheus's scrape interval (the manifests say 15s or 30s); default 1s. */
   readonly scrapeInterval?: string;
   /** Receives progress lines. */
   readonly log?: (line: string) => void;
   /** Grafana service-account tokens (`glsa_…`) Grafana accepts. */
   readonly grafanaTokens?: readonly string[];
-  /** Load: a synthetic Prometheus API with this many UP targets replaces the real Prometheus. */
+  /** Load: a synthetic Prometheus API with this many UP targets replaces the real Prometheus (TaskFlow). */
   readonly syntheticTargets?: number;
   /** Load: this many more pods in the namespace (a Deployment `load-filler`). */
   readonly extraPods?: number;
 }
 
 export interface SimulatedCluster {
+  readonly stack: StackName;
+  /** The namespace the stack and the action's account live in. */
+  readonly namespace: string;
   readonly api: KubeApiServer;
+  /** The first Prometheus (TaskFlow's; the first replica of an operator's). */
   readonly prometheus: PrometheusServer | undefined;
+  readonly prometheuses: readonly PrometheusServer[];
+  /** The first Grafana. */
   readonly grafana: GrafanaSim | undefined;
+  readonly grafanas: readonly GrafanaPod[];
+  /** Exporters by pod name (TaskFlow's apps) or `pod/container/port`. */
   readonly exporters: ReadonlyMap<string, Exporter>;
-  /** Kubeconfig of the action's ServiceAccount (taskflow/metrics-flow-check). */
+  /** Kubeconfig of the action's ServiceAccount (<namespace>/metrics-flow-check). */
   readonly kubeconfig: string;
   /** Its bearer token (a secret: tests assert it is never printed). */
   readonly token: string;
-  /** Grafana's admin password, from the grafana-admin Secret. */
+  /** The action's identity, as the API server names it. */
+  readonly actionUser: string;
+  /** Grafana's admin password: from the stack's admin Secret, else Grafana's built-in `admin`. */
   readonly grafanaPassword: string;
   /** A kubeconfig for the same account with a client certificate instead of a token, and its key. */
   clientCertKubeconfig(): Promise<{ kubeconfig: string; keyPem: string }>;
   /** Starts the app exporters that a scenario held back (a stack deployed just now). */
   startApps(): Promise<void>;
-  /** Waits until Prometheus has scraped every discovered target once (bounded). */
+  /** Waits until every Prometheus has scraped each of its active targets once (bounded). */
   settle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The TaskFlow manifests and the action's RBAC, as parsed objects. */
 export function taskflowManifests(): KubeObject[] {
-  const files = [
-    ...readdirSync(join(ROOT, 'examples/taskflow')).map((f) => join(ROOT, 'examples/taskflow', f)),
-    ...readdirSync(join(ROOT, 'examples/rbac')).map((f) => join(ROOT, 'examples/rbac', f)),
-  ].filter((f) => /\.ya?ml$/.test(f));
-  return files
-    .sort()
-    .flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as KubeObject | null))
-    .filter((o): o is KubeObject => Boolean(o?.kind));
+  return stackManifests('taskflow');
+}
+
+interface PodLike {
+  metadata: KubeObject['metadata'];
+  spec?: { serviceAccountName?: string; containers?: { name: string; image?: string; args?: string[] }[] };
+  status?: { phase?: string; podIP?: string; containerStatuses?: { name: string; state?: { running?: unknown } }[] };
+}
+
+function runningPods(api: KubeApiServer, selector = '', namespace?: string): PodLike[] {
+  return (api.store.list('Pod', namespace, selector) as PodLike[]).filter(
+    (p) => p.status?.phase === 'Running' && Boolean(p.status.podIP) && (p.status.containerStatuses ?? []).every((c) => c.state?.running),
+  );
+}
+
+const podIP = (pod: PodLike): string => pod.status?.podIP as string;
+
+const isGrafana = (pod: PodLike) => pod.metadata.labels?.['app.kubernetes.io/name'] === 'grafana' || pod.metadata.labels?.app === 'grafana';
+const isOperated = (pod: PodLike) => pod.metadata.labels?.['app.kubernetes.io/managed-by'] === 'prometheus-operator';
+
+/** The Prometheus container of a pod not run by the operator (TaskFlow's Deployment, the prometheus chart's server). */
+function prometheusContainer(pod: PodLike): { name: string; args?: string[] } | undefined {
+  if (isOperated(pod)) return undefined;
+  return pod.spec?.containers?.find((c) => /(^|\/)prometheus:/.test(c.image ?? '') || c.name === 'prometheus' || c.name === 'prometheus-server');
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<SimulatedCluster> {
   const scenario = options.scenario;
+  const stack = options.stack ?? scenario?.stack ?? 'taskflow';
+  const layout = STACKS[stack];
+  const ns = layout.namespace;
   const log = options.log ?? (() => undefined);
-  const objects = scenario?.manifests ? scenario.manifests(taskflowManifests()) : taskflowManifests();
-  if (options.extraPods) objects.push(fillerDeployment(options.extraPods));
+  const manifests = stackManifests(stack);
+  const objects = scenario?.manifests ? scenario.manifests(manifests) : manifests;
+  if (options.extraPods) objects.push(fillerDeployment(options.extraPods, ns));
   const api = new KubeApiServer();
   for (const obj of objects) api.store.apply(obj);
   await api.start();
-  log(`API server ${api.url} (pods on ${api.store.ipBase}.x)`);
+  log(`API server ${api.url} (${stack}, pods on ${api.store.ipBase}.x)`);
   scenario?.pods?.(api);
 
   const dir = mkdtempSync(join(tmpdir(), 'mfc-cluster-'));
+  writeFileSync(join(dir, 'ca.crt'), api.caPem);
   const stoppers: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true }), () => api.stop()];
   const exporters = new Map<string, Exporter>();
-  let prometheus: PrometheusServer | undefined;
-  let grafana: GrafanaSim | undefined;
+  const prometheuses: PrometheusServer[] = [];
+  const grafanas: GrafanaPod[] = [];
   const stop = async (): Promise<void> => {
     for (const s of stoppers.splice(0).reverse()) await s().catch(() => undefined);
   };
+  const track = (key: string, exporter: Exporter) => {
+    exporters.set(key, exporter);
+    stoppers.push(() => exporter.stop());
+  };
 
   try {
-    const running = (selector: string): KubeObject[] =>
-      api.store.list('Pod', NAMESPACE, selector).filter((p) => {
-        const status = p.status as { phase?: string; podIP?: string; containerStatuses?: { state?: { running?: unknown } }[] } | undefined;
-        return status?.phase === 'Running' && Boolean(status.podIP) && (status.containerStatuses ?? []).every((c) => c.state?.running);
-      });
-    const podIP = (pod: KubeObject): string => (pod.status as { podIP: string }).podIP;
-
+    // TaskFlow's apps, in its stack or monitored by another stack's Prometheus.
     const startApps = async (): Promise<void> => {
-      for (const app of APPS) {
-        for (const pod of running(`app=${app}`)) {
+      for (const app of TASKFLOW_APPS) {
+        for (const pod of runningPods(api, `app=${app}`)) {
           if (exporters.has(pod.metadata.name)) continue;
           const port = Number(pod.metadata.annotations?.['prometheus.io/port']);
           const exporter = await startExporter({ kind: app, host: podIP(pod), port });
-          exporters.set(pod.metadata.name, exporter);
-          stoppers.push(() => exporter.stop());
+          track(pod.metadata.name, exporter);
           log(`${app} exporter on ${exporter.address}`);
         }
       }
     };
     if (!scenario?.holdApps) await startApps();
 
-    const promPod = running('app=prometheus')[0];
-    const promConfig = api.store.get('ConfigMap', NAMESPACE, 'prometheus-config')?.data as Record<string, string> | undefined;
-    if (promPod && options.syntheticTargets) {
-      const synthetic = await startSyntheticPrometheus({ host: podIP(promPod), port: 9090, targets: options.syntheticTargets, job: 'kubernetes-pods', namespace: NAMESPACE, apps: APPS });
-      stoppers.push(() => synthetic.stop());
-      log(`synthetic Prometheus ${synthetic.url} (${options.syntheticTargets} targets)`);
-    } else if (promPod && promConfig?.['prometheus.yml']) {
-      const sa = String((promPod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default');
-      writeFileSync(join(dir, 'ca.crt'), api.caPem);
-      writeFileSync(join(dir, 'token'), api.serviceAccountToken(NAMESPACE, sa), { mode: 0o600 });
+    // The stacks' exporters (node-exporter, kube-state-metrics, the operator, config reloaders).
+    for (const pod of runningPods(api)) {
+      for (const e of exportersForPod(pod as unknown as KubeObject)) {
+        const exporter = await startExporter({ kind: e.kind as AnyExporterKind, host: podIP(pod), port: e.port, context: { view: api.store, args: e.args, nodeName: e.nodeName, version: e.version } });
+        track(`${pod.metadata.name}/${e.container}/${e.port}`, exporter);
+        log(`${e.kind} exporter on ${exporter.address} (pod ${pod.metadata.namespace}/${pod.metadata.name})`);
+      }
+    }
+
+    const scrapeInterval = options.scrapeInterval ?? '1s';
+    for (const pod of runningPods(api)) {
+      const container = prometheusContainer(pod);
+      if (!container) continue;
+      const podNs = pod.metadata.namespace ?? ns;
+      if (options.syntheticTargets) {
+        const synthetic = await startSyntheticPrometheus({ host: podIP(pod), port: 9090, targets: options.syntheticTargets, job: 'kubernetes-pods', namespace: podNs, apps: TASKFLOW_APPS });
+        stoppers.push(() => synthetic.stop());
+        log(`synthetic Prometheus ${synthetic.url} (${options.syntheticTargets} targets)`);
+        continue;
+      }
+      const configPath = (container.args ?? []).find((a) => a.startsWith('--config.file='))?.slice('--config.file='.length) ?? '/etc/prometheus/prometheus.yml';
+      const configYaml = api.store.containerFiles(podNs, pod.metadata.name, container.name).get(configPath);
+      if (!configYaml) {
+        log(`pod ${podNs}/${pod.metadata.name}: no ${configPath}, Prometheus not started`);
+        continue;
+      }
+      const sa = pod.spec?.serviceAccountName ?? 'default';
+      const tokenFile = join(dir, `token-${podNs}-${sa}`);
+      writeFileSync(tokenFile, api.serviceAccountToken(podNs, sa), { mode: 0o600 });
       const server = await startPrometheus({
-        configYaml: promConfig['prometheus.yml'],
-        host: podIP(promPod),
+        // Inside the pod, localhost is the pod's own address (the chart's self-scrape job).
+        configYaml: configYaml.replaceAll('localhost:9090', `${podIP(pod)}:9090`),
+        host: podIP(pod),
         port: 9090,
         apiServerUrl: api.url,
         caFile: join(dir, 'ca.crt'),
-        tokenFile: join(dir, 'token'),
-        scrapeInterval: options.scrapeInterval ?? '1s',
-        namespace: NAMESPACE,
+        tokenFile,
+        scrapeInterval,
+        namespace: podNs,
         kubernetesSd: 'auto',
-        onLog: (line) => api.store.appendLog(NAMESPACE, promPod.metadata.name, 'prometheus', line),
+        onLog: (line) => api.store.appendLog(podNs, pod.metadata.name, container.name, line),
       });
-      prometheus = server;
+      prometheuses.push(server);
       stoppers.push(() => server.stop());
-      log(`Prometheus ${server.url} (service account ${sa}, discovery: ${server.kubernetesSd})`);
+      log(`Prometheus ${server.url} (pod ${podNs}/${pod.metadata.name}, service account ${sa}, discovery: ${server.kubernetesSd})`);
+    }
+    for (const pod of operatedPrometheusPods(api)) {
+      const podNs = pod.metadata.namespace ?? ns;
+      const operated = await startOperatedPrometheus({ api, namespace: podNs, pod: pod.metadata.name, scrapeInterval });
+      prometheuses.push(operated.server);
+      stoppers.push(() => operated.stop());
+      log(`Prometheus ${operated.url} (operator pod ${podNs}/${pod.metadata.name})`);
     }
 
-    const grafanaPod = running('app=grafana')[0];
-    if (grafanaPod) {
-      const container = 'grafana';
-      const admin = adminCredentialsFromPod(api.store, NAMESPACE, grafanaPod.metadata.name, container);
-      const sim = new GrafanaSim({ view: api.store, namespace: NAMESPACE, pod: grafanaPod.metadata.name, container, host: podIP(grafanaPod), port: 3000, adminUser: admin.user, adminPassword: admin.password, serviceAccountTokens: options.grafanaTokens });
-      await sim.start();
-      grafana = sim;
-      stoppers.push(() => sim.stop());
-      log(`Grafana ${sim.url} (${sim.datasources.length} datasource${sim.datasources.length === 1 ? '' : 's'} provisioned)`);
+    for (const pod of runningPods(api).filter(isGrafana)) {
+      const podNs = pod.metadata.namespace ?? ns;
+      const started = await startGrafanaPod({ api, namespace: podNs, pod: pod.metadata.name, grafana: { serviceAccountTokens: options.grafanaTokens ?? [] } });
+      grafanas.push(started);
+      stoppers.push(() => started.stop());
+      log(`Grafana ${started.grafana.url} (pod ${podNs}/${pod.metadata.name}, ${started.sidecars.length} sidecar${started.sidecars.length === 1 ? '' : 's'}, ${started.grafana.datasources.length} datasource${started.grafana.datasources.length === 1 ? '' : 's'})`);
     }
-    await scenario?.workloads?.({ exporters, prometheus, grafana, api });
+    await scenario?.workloads?.({ exporters, prometheus: prometheuses[0], grafana: grafanas[0]?.grafana, api, grafanas });
 
-    const token = api.serviceAccountToken(NAMESPACE, ACTION_ACCOUNT);
-    const secret = api.store.get('Secret', NAMESPACE, 'grafana-admin')?.data as Record<string, string> | undefined;
+    const token = api.serviceAccountToken(ns, ACTION_ACCOUNT);
+    const secret = layout.adminSecret ? (api.store.get('Secret', ns, layout.adminSecret.name)?.data as Record<string, string> | undefined) : undefined;
+    const grafanaPassword = layout.adminSecret ? Buffer.from(secret?.[layout.adminSecret.key] ?? '', 'base64').toString('utf8') : 'admin';
+    const actionUser = `system:serviceaccount:${ns}:${ACTION_ACCOUNT}`;
+    const context = `${stack}-sim`;
     return {
+      stack,
+      namespace: ns,
       api,
-      prometheus,
-      grafana,
+      prometheus: prometheuses[0],
+      prometheuses,
+      grafana: grafanas[0]?.grafana,
+      grafanas,
       exporters,
-      kubeconfig: api.kubeconfig({ token, context: 'taskflow-sim', namespace: NAMESPACE }),
+      kubeconfig: api.kubeconfig({ token, context, namespace: ns }),
       token,
-      grafanaPassword: Buffer.from(secret?.['admin-password'] ?? '', 'base64').toString('utf8'),
+      actionUser,
+      grafanaPassword,
       clientCertKubeconfig: async () => {
-        const clientCert = await api.issueClientCert(`system:serviceaccount:${NAMESPACE}:${ACTION_ACCOUNT}`, ['system:serviceaccounts', `system:serviceaccounts:${NAMESPACE}`]);
-        return { kubeconfig: api.kubeconfig({ clientCert, context: 'taskflow-sim', namespace: NAMESPACE }), keyPem: clientCert.keyPem };
+        const clientCert = await api.issueClientCert(actionUser, ['system:serviceaccounts', `system:serviceaccounts:${ns}`]);
+        return { kubeconfig: api.kubeconfig({ clientCert, context, namespace: ns }), keyPem: clientCert.keyPem };
       },
       startApps,
-      settle: (timeoutMs = 20_000) => settle(prometheus, running('').filter((p) => p.metadata.annotations?.['prometheus.io/scrape'] === 'true').length, timeoutMs),
+      settle: (timeoutMs = 20_000) => settle(prometheuses, timeoutMs),
       stop,
     };
   } catch (err) {
@@ -178,35 +242,38 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
 }
 
 /** A Deployment of `replicas` idle pods, to load the namespace. */
-function fillerDeployment(replicas: number): KubeObject {
+function fillerDeployment(replicas: number, namespace: string): KubeObject {
   const labels = { app: 'load-filler' };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'load-filler', namespace: NAMESPACE, labels },
+    metadata: { name: 'load-filler', namespace, labels },
     spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'idle', image: 'busybox:1.36', ports: [{ containerPort: 8080 }] }] } } },
   };
 }
 
-/** Polls Prometheus until `expected` targets are active and each was scraped once, or time runs out. */
-async function settle(prometheus: PrometheusServer | undefined, expected: number, timeoutMs: number): Promise<void> {
-  if (!prometheus || !expected) return;
+/**
+ * Polls each Prometheus until its active targets stopped changing and each was scraped once,
+ * or time runs out.
+ */
+async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${prometheus.url}/api/v1/targets?state=active`);
-      const body = (await res.json()) as { data?: { activeTargets?: { lastScrape?: string }[] } };
-      const targets = body.data?.activeTargets ?? [];
-      if (targets.length >= expected && targets.every((t) => t.lastScrape && !t.lastScrape.startsWith('0001'))) return;
-    } catch {
-      // Prometheus is still starting.
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function projectRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
+  await Promise.all(
+    prometheuses.map(async (prometheus) => {
+      let previous = -1;
+      while (Date.now() < deadline) {
+        try {
+          const res = await fetch(`${prometheus.url}/api/v1/targets?state=active`);
+          const body = (await res.json()) as { data?: { activeTargets?: { lastScrape?: string }[] } };
+          const targets = body.data?.activeTargets ?? [];
+          const scraped = targets.length > 0 && targets.every((t) => t.lastScrape && !t.lastScrape.startsWith('0001'));
+          if (scraped && targets.length === previous) return;
+          previous = scraped ? targets.length : -1;
+        } catch {
+          // Prometheus is still starting.
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }),
+  );
 }

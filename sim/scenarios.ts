@@ -3,9 +3,11 @@
  * guide's original bug, its troubleshooting cases, and what goes wrong in CI (rights, passwords).
  */
 import type { startExporter } from './exporters/exporter.js';
+import type { GrafanaPod } from './grafana/grafana-pod.js';
 import type { GrafanaSim } from './grafana/server.js';
 import type { KubeApiServer, KubeObject } from './kube/index.js';
 import type { PrometheusServer } from './prometheus/launcher.js';
+import { stackManifests, type StackName } from './stacks.js';
 
 type Exporter = Awaited<ReturnType<typeof startExporter>>;
 
@@ -14,11 +16,14 @@ export interface Workloads {
   readonly exporters: ReadonlyMap<string, Exporter>;
   readonly prometheus: PrometheusServer | undefined;
   readonly grafana: GrafanaSim | undefined;
+  readonly grafanas: readonly GrafanaPod[];
 }
 
 export interface Scenario {
   readonly name: string;
   readonly description: string;
+  /** The stack it breaks (default TaskFlow). */
+  readonly stack?: StackName;
   /** Edits the manifests before they are loaded. */
   readonly manifests?: (objects: KubeObject[]) => KubeObject[];
   /** Changes pod states once the pods exist, before the workloads start. */
@@ -152,8 +157,103 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/**
+ * TaskFlow's backend-api (namespace taskflow) monitored by a ServiceMonitor on the port named
+ * `http`, as a team adds its app to a kube-prometheus or kube-prometheus-stack cluster.
+ */
+function monitoredApp(monitorLabels: Record<string, string>): KubeObject[] {
+  const app = stackManifests('taskflow').filter(
+    (o) => (o.kind === 'Namespace' && o.metadata.name === 'taskflow') || ((o.kind === 'Deployment' || o.kind === 'Service') && o.metadata.name === 'backend-api'),
+  );
+  for (const d of app.filter((o) => o.kind === 'Deployment') as Record<string, any>[]) {
+    // Its database settings do not matter to the simulated exporter.
+    for (const c of d.spec.template.spec.containers) delete c.env;
+  }
+  const monitor: KubeObject = {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: 'backend-api', namespace: 'taskflow', labels: { app: 'backend-api', ...monitorLabels } },
+    spec: { selector: { matchLabels: { app: 'backend-api' } }, endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }] },
+  };
+  return [...app, monitor];
+}
+
+const adding =
+  (extra: () => KubeObject[]) =>
+  (objects: KubeObject[]): KubeObject[] => [...objects, ...extra()];
+
+/** The community grafana chart's objects (release grafana), for a second Grafana beside another stack's. */
+function chartGrafana(): KubeObject[] {
+  return stackManifests('prometheus-grafana-charts').filter((o) => /grafana/.test(o.metadata.name) && o.kind !== 'Namespace');
+}
+
+/** Scenarios on the stacks teams run besides TaskFlow, each loaded from examples/<stack>. */
+export const STACK_SCENARIOS: readonly Scenario[] = [
+  { name: 'kube-prometheus-healthy', stack: 'kube-prometheus', description: 'kube-prometheus as its manifests deploy it (Grafana admin/admin, datasource in a Secret)' },
+  { name: 'kube-prometheus-stack-healthy', stack: 'kube-prometheus-stack', description: 'kube-prometheus-stack, release kps, chart defaults (datasource sidecar, admin Secret kps-grafana)' },
+  { name: 'prometheus-grafana-charts-healthy', stack: 'prometheus-grafana-charts', description: 'the community prometheus and grafana charts (releases prometheus and grafana)' },
+  {
+    name: 'kube-prometheus-datasource-wrong-url',
+    stack: 'kube-prometheus',
+    description: 'the datasource Secret grafana-datasources points at port 9091, where Prometheus does not listen',
+    manifests: editing('Secret', 'grafana-datasources', (secret) => {
+      secret.stringData['datasources.yaml'] = secret.stringData['datasources.yaml'].replace('prometheus-k8s.monitoring.svc:9090', 'prometheus-k8s.monitoring.svc:9091');
+    }),
+  },
+  {
+    name: 'kube-prometheus-stack-datasource-unlabelled',
+    stack: 'kube-prometheus-stack',
+    description: "the datasource ConfigMap lost its grafana_datasource label: the sidecar copies nothing and Grafana has no datasource",
+    manifests: editing('ConfigMap', 'kps-kube-prometheus-stack-grafana-datasource', (cm) => {
+      delete cm.metadata.labels.grafana_datasource;
+    }),
+  },
+  {
+    name: 'kube-prometheus-stack-monitor-not-selected',
+    stack: 'kube-prometheus-stack',
+    description: 'a team\'s ServiceMonitor (taskflow/backend-api) lacks the release: kps label, so the Prometheus does not select it',
+    manifests: adding(() => monitoredApp({})),
+    inputs: { 'scrape-job': 'backend-api' },
+  },
+  {
+    name: 'kube-prometheus-stack-monitor-selected',
+    stack: 'kube-prometheus-stack',
+    description: "a team's ServiceMonitor with the release: kps label: its targets are scraped",
+    manifests: adding(() => monitoredApp({ release: 'kps' })),
+    inputs: { 'scrape-job': 'backend-api', 'expected-targets': 'backend-api' },
+  },
+  {
+    name: 'kube-prometheus-prometheus-rbac-missing',
+    stack: 'kube-prometheus',
+    description: "a ServiceMonitor in namespace taskflow, where Prometheus's service account prometheus-k8s has no Role: no targets",
+    manifests: adding(() => monitoredApp({})),
+    inputs: { 'scrape-job': 'backend-api' },
+  },
+  {
+    name: 'kube-prometheus-stack-two-grafanas',
+    stack: 'kube-prometheus-stack',
+    description: 'the community grafana chart installed beside kube-prometheus-stack in the same namespace: two Grafanas',
+    manifests: adding(chartGrafana),
+  },
+  {
+    name: 'kube-prometheus-stack-grafana-crashloop',
+    stack: 'kube-prometheus-stack',
+    description: 'the grafana container of kps-grafana crash-loops (its sidecars run)',
+    pods: (api) => {
+      api.store.setPodStatus('monitoring', 'app.kubernetes.io/name=grafana', {
+        container: 'grafana',
+        ready: false,
+        restartCount: 6,
+        waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container=grafana' },
+      });
+    },
+  },
+];
+
+export const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, ...STACK_SCENARIOS];
+
 export function scenario(name: string): Scenario {
-  const found = SCENARIOS.find((s) => s.name === name);
-  if (!found) throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const found = ALL_SCENARIOS.find((s) => s.name === name);
+  if (!found) throw new Error(`unknown scenario "${name}"; known: ${ALL_SCENARIOS.map((s) => s.name).join(', ')}`);
   return found;
 }

@@ -12,7 +12,7 @@ describe('metrics flow', () => {
     expect(run.outputs).toMatchObject({ result: 'passed', passed: '13', failed: '0', warnings: '0', skipped: '0', 'failed-checks': '' });
     expect(idsWith(run, 'pass')).toHaveLength(13);
     expect(run.summary).toMatch(/^## ✅ Metrics flow Prometheus → Grafana/);
-    expect(run.summary).toContain('Data source is working');
+    expect(run.summary).toContain('Grafana\'s test of "Prometheus" passed');
     expect(run.summary).toMatch(/job kubernetes-pods: 3 of 3 targets UP/);
     expect(run.annotations).toEqual([]);
   }, 90_000);

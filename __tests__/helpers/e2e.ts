@@ -1,5 +1,5 @@
 /**
- * End-to-end harness: a simulated TaskFlow cluster in a given scenario, the bundled action run
+ * End-to-end harness: a simulated cluster of a stack in a given scenario, the bundled action run
  * against it as the GitHub runner runs it, and the invariants every run must keep — no credential
  * in anything the user sees, and no request that could change the cluster.
  */
@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ACTION_ACCOUNT, NAMESPACE, startCluster, taskflowManifests, type SimulatedCluster } from '../../sim/cluster.js';
+import { startCluster, type SimulatedCluster } from '../../sim/cluster.js';
 import { scenario } from '../../sim/scenarios.js';
+import { stackManifests } from '../../sim/stacks.js';
 import { runAction, type ActionRun } from './run-action.js';
 
 export interface ScenarioRun extends ActionRun {
@@ -36,26 +37,30 @@ export interface ScenarioOptions {
   readonly clientCert?: boolean;
   /** Grafana is reached with only this service-account token (no password): through a port-forward. */
   readonly grafanaToken?: string;
+  /**
+   * Only the kubeconfig (and the scenario's inputs): no Grafana password, no spare token; the
+   * action reads Grafana's admin password from the cluster where the stack has a Secret for it.
+   */
+  readonly zeroConfig?: boolean;
 }
 
 /** A Grafana token given to every run besides the password: unused in proxy access, it must still be masked. */
 export const SPARE_GRAFANA_TOKEN = 'glsa_spareTokenNeverPrinted_0b1c2d3e';
-
-const ACTION_USER = `system:serviceaccount:${NAMESPACE}:${ACTION_ACCOUNT}`;
 
 export async function runScenario(name: string, options: ScenarioOptions = {}): Promise<ScenarioRun> {
   const chosen = scenario(name);
   const cluster = await startCluster({ scenario: chosen, grafanaTokens: options.grafanaToken ? [options.grafanaToken] : [] });
   const workspace = mkdtempSync(join(tmpdir(), 'mfc-repo-'));
   try {
-    const files = options.manifests ? writeRepository(workspace, chosen.manifests ? chosen.manifests(taskflowManifests()) : taskflowManifests()) : {};
+    const manifests = stackManifests(cluster.stack);
+    const files = options.manifests ? writeRepository(workspace, chosen.manifests ? chosen.manifests(manifests) : manifests) : {};
     const cert = options.clientCert ? await cluster.clientCertKubeconfig() : undefined;
     if (options.settle !== false) await cluster.settle(12_000);
     options.during?.(cluster);
     const run = await runAction(
       {
         kubeconfig: Buffer.from(cert?.kubeconfig ?? cluster.kubeconfig).toString('base64'),
-        ...(options.grafanaToken ? { 'grafana-token': options.grafanaToken } : { 'grafana-password': cluster.grafanaPassword, 'grafana-token': SPARE_GRAFANA_TOKEN }),
+        ...(options.zeroConfig ? {} : options.grafanaToken ? { 'grafana-token': options.grafanaToken } : { 'grafana-password': cluster.grafanaPassword, 'grafana-token': SPARE_GRAFANA_TOKEN }),
         wait: '3s',
         'request-timeout': '5s',
         ...(options.manifests ? { manifests: 'k8s/**/*.yaml' } : {}),
@@ -126,7 +131,7 @@ function assertInvariants(run: ActionRun, cluster: SimulatedCluster, secrets: re
     }
   }
   if (usedClusterToken) expect(run.masked).toEqual(expect.arrayContaining([cluster.token]));
-  const mutations = cluster.api.requestLog.filter((r) => r.user === ACTION_USER && !isReadOnly(r));
+  const mutations = cluster.api.requestLog.filter((r) => r.user === cluster.actionUser && !isReadOnly(r));
   expect(mutations).toEqual([]);
 }
 

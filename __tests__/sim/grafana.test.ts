@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import type { ClusterView, DialResult, KubeObject } from '../../sim/kube/view.js';
+import type { ClusterView, DialResult, FileWriteResult, KubeObject } from '../../sim/kube/view.js';
 import { adminCredentialsFromPod, GrafanaSim } from '../../sim/grafana/server.js';
 
 const NS = 'taskflow';
@@ -50,6 +50,13 @@ class FakeView implements ClusterView {
   }
   appendLog(_ns: string, _pod: string, _container: string, line: string): void {
     this.logs.push(line);
+  }
+  writeContainerFile(_ns: string, _pod: string, _container: string, path: string, content: string): FileWriteResult {
+    this.files.set(path, content);
+    return { ok: true };
+  }
+  removeContainerFile(_ns: string, _pod: string, _container: string, path: string): FileWriteResult {
+    return this.files.delete(path) ? { ok: true } : { ok: false, errno: 'ENOENT', message: `[Errno 2] No such file or directory: '${path}'` };
   }
 }
 
@@ -193,7 +200,7 @@ interface Answer {
 async function call(
   sim: GrafanaSim,
   path: string,
-  init: { method?: 'GET' | 'POST' | 'HEAD'; headers?: Record<string, string>; body?: unknown } = {},
+  init: { method?: 'GET' | 'POST' | 'HEAD' | 'PUT' | 'DELETE'; headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<Answer> {
   const res = await request(`${sim.url}${path}`, {
     method: init.method ?? 'GET',
@@ -656,5 +663,172 @@ describe('POST /api/ds/query', () => {
     expect([unknown.status, unknown.json()]).toEqual([404, { message: 'Data source not found', traceID: '' }]);
     const viewer = await post(query('up'), { authorization: `Bearer ${VIEWER_TOKEN}` });
     expect(viewer.status).toBe(403);
+  });
+});
+
+describe('POST /api/admin/provisioning/datasources/reload', () => {
+  const RELOAD = '/api/admin/provisioning/datasources/reload';
+  const LOKI_FILE = `${DS_DIR}/loki.yaml`;
+  const LOKI = 'apiVersion: 1\ndatasources:\n- name: Loki\n  type: loki\n  url: http://loki:3100\n';
+
+  it('needs a Grafana server admin: basic auth of the admin account', async () => {
+    const sim = await startGrafana(viewWith());
+    const none = await call(sim, RELOAD, { method: 'POST' });
+    expect([none.status, none.json()]).toEqual([401, { message: 'Unauthorized', messageId: 'auth.unauthorized', statusCode: 401, traceID: '' }]);
+    const wrong = await call(sim, RELOAD, { method: 'POST', headers: basic('admin', 'nope') });
+    expect([wrong.status, (wrong.json() as { message: string }).message]).toEqual([401, 'Invalid username or password']);
+    // A service account with the Admin role is no server admin.
+    for (const token of [TOKEN, VIEWER_TOKEN]) {
+      const refused = await call(sim, RELOAD, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect([refused.status, refused.json()]).toEqual([
+        403,
+        {
+          accessErrorId: expect.stringMatching(/^ACE\d{10}$/),
+          message: "You'll need additional permissions to perform this action. Permissions needed: provisioning:reload",
+          title: 'Access denied',
+        },
+      ]);
+    }
+    const ok = await call(sim, RELOAD, { method: 'POST', headers: basic('admin', PASSWORD) });
+    expect([ok.status, ok.json()]).toEqual([200, { message: 'Datasources config reloaded' }]);
+    const dashboards = await call(sim, '/api/admin/provisioning/dashboards/reload', { method: 'POST', headers: basic('admin', PASSWORD) });
+    expect([dashboards.status, dashboards.json()]).toEqual([200, { message: 'Dashboards config reloaded' }]);
+    expect((await call(sim, RELOAD, { headers: basic('admin', PASSWORD) })).status).toBe(404);
+  });
+
+  it('shows files written after the start only once reloaded', async () => {
+    const view = viewWith();
+    const sim = await startGrafana(view);
+    view.files.set(LOKI_FILE, LOKI);
+    const names = async () =>
+      ((await call(sim, '/api/datasources', { headers: asAdmin })).json() as { name: string }[]).map((ds) => ds.name);
+    expect(await names()).toEqual(['Prometheus']);
+    await call(sim, RELOAD, { method: 'POST', headers: basic('admin', PASSWORD) });
+    expect(await names()).toEqual(['Loki', 'Prometheus']);
+    expect(view.logs.filter((l) => l.includes('inserting datasource')).map((l) => /name=(\S+)/.exec(l)![1])).toEqual(['Prometheus', 'Loki']);
+  });
+
+  it('updates changed files, keeps datasources whose file went away, deletes only by deleteDatasources or prune', async () => {
+    const view = viewWith({ [`${DS_DIR}/a.yaml`]: SEED_DATASOURCE, [LOKI_FILE]: LOKI });
+    const sim = await startGrafana(view);
+    const prometheus = sim.datasources.find((ds) => ds.name === 'Prometheus')!;
+
+    view.files.set(`${DS_DIR}/a.yaml`, SEED_DATASOURCE.replace(PROM_URL, 'http://prometheus-2:9090'));
+    view.files.delete(LOKI_FILE);
+    expect(sim.reloadDatasources()).toEqual({});
+    expect(sim.datasources.map((ds) => [ds.name, ds.url])).toEqual([
+      ['Prometheus', 'http://prometheus-2:9090'],
+      ['Loki', 'http://loki:3100'],
+    ]);
+    expect(sim.datasources[0]).toMatchObject({ id: prometheus.id, uid: prometheus.uid });
+
+    view.files.set(`${DS_DIR}/cleanup.yaml`, 'apiVersion: 1\ndeleteDatasources:\n- name: Loki\n  orgId: 1\n');
+    sim.reloadDatasources();
+    expect(sim.datasources.map((ds) => ds.name)).toEqual(['Prometheus']);
+    expect(view.logs.some((l) => /level=info msg="deleted datasource based on configuration" name=Loki$/.test(l))).toBe(true);
+
+    view.files.set(`${DS_DIR}/pruned.yaml`, `apiVersion: 1\nprune: true\ndatasources:\n- name: Tempo\n  type: tempo\n  url: http://tempo:3200\n`);
+    sim.reloadDatasources();
+    expect(sim.datasources.map((ds) => ds.name)).toEqual(['Prometheus', 'Tempo']);
+    view.files.delete(`${DS_DIR}/pruned.yaml`);
+    sim.reloadDatasources();
+    expect(sim.datasources.map((ds) => ds.name)).toEqual(['Prometheus']);
+  });
+
+  it('leaves a datasource alone when the file gives a version not above the stored one', async () => {
+    const versioned = SEED_DATASOURCE.replace('  editable: true\n', '  editable: true\n  version: 1\n');
+    const view = viewWith({ [`${DS_DIR}/a.yaml`]: versioned });
+    const sim = await startGrafana(view);
+    view.files.set(`${DS_DIR}/a.yaml`, versioned.replace(PROM_URL, 'http://elsewhere:9090'));
+    sim.reloadDatasources();
+    expect(sim.datasources[0]).toMatchObject({ url: PROM_URL, version: 1 });
+    view.files.set(`${DS_DIR}/a.yaml`, versioned.replace(PROM_URL, 'http://elsewhere:9090').replace('version: 1', 'version: 2'));
+    sim.reloadDatasources();
+    expect(sim.datasources[0]).toMatchObject({ url: 'http://elsewhere:9090', version: 3 });
+  });
+
+  it('answers 500 when two files mark a default datasource, changing nothing', async () => {
+    const view = viewWith();
+    const sim = await startGrafana(view);
+    view.files.set(`${DS_DIR}/b.yaml`, SEED_DATASOURCE.replace('name: Prometheus', 'name: Prometheus-2'));
+    const res = await call(sim, RELOAD, { method: 'POST', headers: basic('admin', PASSWORD) });
+    expect([res.status, res.json()]).toEqual([500, { message: 'Internal Server Error' }]);
+    expect(sim.datasources.map((ds) => ds.name)).toEqual(['Prometheus']);
+    const reason = 'Datasource provisioning error: datasource.yaml config is invalid. Only one datasource per organization can be marked as default';
+    expect(view.logs).toContainEqual(expect.stringMatching(new RegExp(`^logger=provisioning t=\\S+ level=error msg="Failed to provision data sources" error="${reason.replace(/\./g, '\\.')}"$`)));
+    expect(view.logs.at(-1)).toMatch(
+      /^logger=context userId=1 orgId=1 uname=admin t=\S+ level=error msg="Request Completed" method=POST path=\/api\/admin\/provisioning\/datasources\/reload status=500 remote_addr=127\.0\.0\.1 time_ms=\d+ duration=[\d.]+(µs|ms) size=35 referer= handler=\/api\/admin\/provisioning\/datasources\/reload status_source=server error="Datasource provisioning error: /,
+    );
+  });
+});
+
+describe('datasources that live only in the database', () => {
+  it('are created through the API or createDatasource, editable, and survive reloads', async () => {
+    const view = viewWith();
+    const sim = await startGrafana(view);
+    const created = await call(sim, '/api/datasources', {
+      method: 'POST',
+      headers: asAdmin,
+      body: { name: 'Manual', type: 'prometheus', url: 'http://manual:9090', access: 'proxy', uid: 'manual' },
+    });
+    expect([created.status, created.json()]).toEqual([
+      200,
+      { datasource: expect.objectContaining({ uid: 'manual', name: 'Manual', readOnly: false, version: 1 }), id: 2, message: 'Datasource added', name: 'Manual' },
+    ]);
+    const direct = sim.createDatasource({ name: 'Tempo', type: 'tempo', url: 'http://tempo:3200' });
+    expect(direct).toMatchObject({ readOnly: false, uid: expect.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{13}$/) });
+    sim.reloadDatasources();
+    expect(sim.datasources.map((ds) => [ds.name, ds.readOnly])).toEqual([
+      ['Prometheus', false],
+      ['Manual', false],
+      ['Tempo', false],
+    ]);
+
+    const taken = await call(sim, '/api/datasources', { method: 'POST', headers: asAdmin, body: { name: 'Manual', type: 'prometheus' } });
+    expect([taken.status, taken.json()]).toEqual([409, { message: 'data source with the same name already exists' }]);
+    const viewer = await call(sim, '/api/datasources', { method: 'POST', headers: { authorization: `Bearer ${VIEWER_TOKEN}` }, body: { name: 'X' } });
+    expect([viewer.status, (viewer.json() as { message: string }).message]).toEqual([403, "You'll need additional permissions to perform this action. Permissions needed: datasources:create"]);
+
+    const updated = await call(sim, '/api/datasources/uid/manual', { method: 'PUT', headers: asAdmin, body: { name: 'Manual', type: 'prometheus', url: 'http://manual-2:9090' } });
+    expect([updated.status, (updated.json() as { message: string }).message]).toEqual([200, 'Datasource updated']);
+    expect(sim.datasources.find((ds) => ds.uid === 'manual')?.url).toBe('http://manual-2:9090');
+    const deleted = await call(sim, '/api/datasources/uid/manual', { method: 'DELETE', headers: asAdmin });
+    expect([deleted.status, deleted.json()]).toEqual([200, { id: 2, message: 'Data source deleted' }]);
+  });
+
+  it('a provisioned datasource refuses API changes unless editable, and a file takes over a same-named one', async () => {
+    const readOnly = SEED_DATASOURCE.replace('  editable: true\n', '');
+    const view = viewWith({ [`${DS_DIR}/a.yaml`]: readOnly });
+    const sim = await startGrafana(view);
+    const uid = sim.datasources[0]!.uid;
+    const put = await call(sim, `/api/datasources/uid/${uid}`, { method: 'PUT', headers: asAdmin, body: { name: 'Prometheus', type: 'prometheus' } });
+    expect([put.status, put.json()]).toEqual([403, { message: 'Cannot update read-only data source' }]);
+    const del = await call(sim, `/api/datasources/uid/${uid}`, { method: 'DELETE', headers: asAdmin });
+    expect([del.status, del.json()]).toEqual([403, { message: 'Cannot delete read-only data source' }]);
+
+    sim.createDatasource({ name: 'Loki', type: 'loki', url: 'http://old-loki:3100', isDefault: true });
+    expect(sim.datasources.map((ds) => [ds.name, ds.isDefault])).toEqual([
+      ['Prometheus', false],
+      ['Loki', true],
+    ]);
+    view.files.set(`${DS_DIR}/loki.yaml`, 'apiVersion: 1\ndatasources:\n- name: Loki\n  type: loki\n  url: http://loki:3100\n');
+    sim.reloadDatasources();
+    expect(sim.datasources.find((ds) => ds.name === 'Loki')).toMatchObject({ url: 'http://loki:3100', readOnly: true });
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves Grafana metrics without credentials', async () => {
+    const sim = await startGrafana(viewWith());
+    await call(sim, '/api/datasources', { headers: asAdmin });
+    const res = await call(sim, '/metrics');
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'text/plain; version=0.0.4; charset=utf-8']);
+    expect(res.text).toContain('# TYPE grafana_build_info gauge\n');
+    expect(res.text).toMatch(/^grafana_build_info\{branch="HEAD",edition="oss",goversion="go[\d.]+",revision="\w+",version="11\.5\.0"\} 1$/m);
+    expect(res.text).toMatch(/^grafana_stat_totals_datasource\{plugin_id="prometheus"\} 1$/m);
+    expect(res.text).toMatch(/^grafana_api_response_status_total\{code="200"\} 1$/m);
+    expect(res.text).toMatch(
+      /^grafana_http_request_duration_seconds_count\{handler="\/api\/datasources\/",method="GET",status_code="200",status_source="server"\} 1$/m,
+    );
   });
 });

@@ -1,25 +1,30 @@
 /**
- * An HTTP server standing for one TaskFlow metrics endpoint: the backend-api app (:5000), the
- * postgres-exporter (:9187) or the redis-exporter (:9121). Serves `/metrics` in the Prometheus
- * text format; `setDown(true)` makes the endpoint fail so that its target goes DOWN.
+ * An HTTP server standing for one metrics endpoint: a TaskFlow endpoint (the backend-api app
+ * :5000, the postgres-exporter :9187, the redis-exporter :9121) or a monitoring stack's exporter
+ * (node-exporter, kube-state-metrics and its telemetry port, prometheus-config-reloader,
+ * prometheus-operator; see pods.ts for which pod runs which). Serves `/metrics` in the Prometheus
+ * text format, and the health paths the real program answers; `setDown(true)` makes the endpoint
+ * fail so that its target goes DOWN.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { EXPOSITION_CONTENT_TYPE, renderFamilies } from './exposition.js';
 import { assertLoopback } from './net.js';
-import { createWorkload, type ExporterKind } from './workloads.js';
+import { createWorkload, type AnyExporterKind, type StackWorkloadContext } from './workloads.js';
 
-export type { ExporterKind } from './workloads.js';
+export type { AnyExporterKind, ExporterKind, StackExporterKind, StackWorkloadContext } from './workloads.js';
 
 /** How a down endpoint fails: HTTP 500, or the connection reset without an answer. */
 export type DownMode = 'error' | 'reset';
 
 export interface ExporterOptions {
-  kind: ExporterKind;
+  kind: AnyExporterKind;
   /** A loopback address (127.X.Y.Z), typically the pod IP. */
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** What a stack exporter reads about its pod and the cluster (ignored by the TaskFlow kinds). */
+  context?: StackWorkloadContext;
 }
 
 export interface Exporter {
@@ -32,15 +37,36 @@ export interface Exporter {
   setDown(down: boolean, mode?: DownMode): void;
 }
 
-const LANDING: Record<ExporterKind, string> = {
+const LANDING: Record<AnyExporterKind, string> = {
   'backend-api': 'TaskFlow backend-api',
   postgres: 'Postgres Exporter',
   redis: 'Redis Exporter',
+  'node-exporter': 'Node Exporter',
+  'kube-state-metrics': 'kube-state-metrics',
+  'kube-state-metrics-telemetry': 'kube-state-metrics',
+  'prometheus-config-reloader': 'prometheus-config-reloader',
+  'prometheus-operator': 'Prometheus Operator',
+};
+
+/**
+ * Health paths the real programs serve besides /metrics, and their answers: kube-state-metrics'
+ * /healthz, /livez, /readyz (pkg/app/server.go), the config reloader's /healthz
+ * (cmd/prometheus-config-reloader/main.go), the operator's empty 200 /healthz (cmd/operator/main.go).
+ */
+const HEALTH: Partial<Record<AnyExporterKind, Record<string, { type: string; body: string }>>> = {
+  'kube-state-metrics': {
+    '/healthz': { type: 'text/plain; charset=utf-8', body: 'OK' },
+    '/livez': { type: 'text/plain; charset=utf-8', body: 'OK' },
+  },
+  'kube-state-metrics-telemetry': { '/readyz': { type: 'text/plain; charset=utf-8', body: 'OK' } },
+  'prometheus-config-reloader': { '/healthz': { type: 'text/plain; charset=utf-8', body: '{"status":"up"}' } },
+  'prometheus-operator': { '/healthz': { type: 'text/plain; charset=utf-8', body: '' } },
 };
 
 export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
   assertLoopback(opts.host);
-  const workload = createWorkload(opts.kind);
+  const workload = createWorkload(opts.kind, Date.now(), opts.context);
+  const health = HEALTH[opts.kind] ?? {};
   let down: DownMode | undefined;
   const sockets = new Set<Socket>();
 
@@ -59,6 +85,12 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
       const body = renderFamilies(workload.collect(Date.now()));
       res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE });
       res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const probe = health[path];
+    if (probe && !down) {
+      res.writeHead(200, { 'Content-Type': probe.type });
+      res.end(probe.body);
       return;
     }
     if (path === '/') {

@@ -1,107 +1,21 @@
 /**
  * The metrics of the TaskFlow workloads: the backend-api Flask app (prometheus_client), the
- * postgres-exporter and redis-exporter sidecars. Each workload keeps its own state and moves it
- * forward with the time elapsed between scrapes: counters grow at a plausible rate, gauges wander
- * within bounds.
+ * postgres-exporter and redis-exporter sidecars; and the factory for every simulated workload,
+ * including the monitoring stacks' exporters (stack-workloads.ts). Each workload keeps its own
+ * state and moves it forward with the time elapsed between scrapes.
  */
 import { histogramSamples, type MetricFamily } from './exposition.js';
+import { createStackWorkload, isStackExporterKind, type StackExporterKind, type StackWorkloadContext } from './stack-workloads.js';
+import { goFamilies, round, TimedWorkload, type Workload } from './workload-base.js';
 
+export type { Workload } from './workload-base.js';
+export type { StackExporterKind, StackWorkloadContext } from './stack-workloads.js';
+
+/** The TaskFlow application endpoints. */
 export type ExporterKind = 'backend-api' | 'postgres' | 'redis';
 
-export interface Workload {
-  /** Metric families as of `nowMs`. */
-  collect(nowMs: number): MetricFamily[];
-}
-
-/** Small deterministic generator, so two runs of a workload produce comparable series. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x100000000;
-  };
-}
-
-/** Shared process-level state: CPU time, memory, start time. */
-class ProcessStats {
-  cpuSeconds = 0;
-  residentBytes: number;
-  readonly startSeconds: number;
-
-  constructor(
-    startMs: number,
-    private readonly baseBytes: number,
-    private readonly rnd: () => number,
-  ) {
-    this.startSeconds = Math.floor(startMs / 1000);
-    this.residentBytes = baseBytes;
-  }
-
-  advance(dtSeconds: number): void {
-    this.cpuSeconds += dtSeconds * (0.01 + 0.03 * this.rnd());
-    this.residentBytes = Math.round(this.baseBytes * (1 + 0.1 * this.rnd()));
-  }
-
-  families(openFds: number): MetricFamily[] {
-    return [
-      { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter', samples: [{ value: round(this.cpuSeconds, 2) }] },
-      { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', samples: [{ value: this.residentBytes }] },
-      { name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.', type: 'gauge', samples: [{ value: this.startSeconds }] },
-      { name: 'process_open_fds', help: 'Number of open file descriptors.', type: 'gauge', samples: [{ value: openFds }] },
-      { name: 'process_max_fds', help: 'Maximum number of open file descriptors.', type: 'gauge', samples: [{ value: 1048576 }] },
-    ];
-  }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
-/** Base class: tracks the elapsed time between collections. */
-abstract class TimedWorkload implements Workload {
-  protected readonly rnd: () => number;
-  protected readonly process: ProcessStats;
-  private readonly startMs: number;
-  private lastMs: number;
-
-  constructor(startMs: number, seed: number, baseBytes: number) {
-    this.rnd = random(seed);
-    this.process = new ProcessStats(startMs, baseBytes, this.rnd);
-    this.startMs = startMs;
-    this.lastMs = startMs;
-  }
-
-  protected uptimeSeconds(): number {
-    return Math.floor((this.lastMs - this.startMs) / 1000);
-  }
-
-  collect(nowMs: number): MetricFamily[] {
-    const dt = Math.max(0, (nowMs - this.lastMs) / 1000);
-    this.lastMs = Math.max(this.lastMs, nowMs);
-    this.process.advance(dt);
-    this.advance(dt);
-    return this.families();
-  }
-
-  protected abstract advance(dtSeconds: number): void;
-  protected abstract families(): MetricFamily[];
-
-  /** A random whole increment averaging `ratePerSecond * dt` (rare events still happen). */
-  protected increment(ratePerSecond: number, dt: number): number {
-    const expected = ratePerSecond * dt * (0.5 + this.rnd());
-    const whole = Math.floor(expected);
-    return whole + (this.rnd() < expected - whole ? 1 : 0);
-  }
-
-  /** A gauge moving by at most `step` per collection, kept within [min, max]. */
-  protected wander(value: number, step: number, min: number, max: number): number {
-    const next = value + Math.round((this.rnd() * 2 - 1) * step);
-    return Math.min(max, Math.max(min, next));
-  }
-}
+/** Every kind of simulated metrics endpoint. */
+export type AnyExporterKind = ExporterKind | StackExporterKind;
 
 interface Route {
   method: string;
@@ -173,14 +87,6 @@ class BackendApi extends TimedWorkload {
       },
     ];
   }
-}
-
-/** Process metrics common to the Go exporters. */
-function goFamilies(goroutines: number, version: string): MetricFamily[] {
-  return [
-    { name: 'go_goroutines', help: 'Number of goroutines that currently exist.', type: 'gauge', samples: [{ value: goroutines }] },
-    { name: 'go_info', help: 'Information about the Go environment.', type: 'gauge', samples: [{ labels: { version }, value: 1 }] },
-  ];
 }
 
 /** postgres-exporter (prometheus-community) next to the taskflow database. */
@@ -261,7 +167,8 @@ class RedisExporter extends TimedWorkload {
   }
 }
 
-export function createWorkload(kind: ExporterKind, startMs: number = Date.now()): Workload {
+export function createWorkload(kind: AnyExporterKind, startMs: number = Date.now(), context: StackWorkloadContext = {}): Workload {
+  if (isStackExporterKind(kind)) return createStackWorkload(kind, startMs, context);
   switch (kind) {
     case 'backend-api':
       return new BackendApi(startMs);

@@ -9,8 +9,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 export type Role = 'Admin' | 'Viewer';
 
 export interface Identity {
+  /** The organisation role. */
   readonly role: Role;
+  /** A Grafana server admin (the admin account; never a service account). */
+  readonly grafanaAdmin: boolean;
 }
+
+const ADMIN_USER: Identity = { role: 'Admin', grafanaAdmin: true };
+const ADMIN_SERVICE_ACCOUNT: Identity = { role: 'Admin', grafanaAdmin: false };
+const VIEWER_SERVICE_ACCOUNT: Identity = { role: 'Viewer', grafanaAdmin: false };
 
 export interface AuthFailure {
   readonly status: 401;
@@ -53,7 +60,7 @@ export class Authenticator {
   login(user: string, password: string): string[] | undefined {
     if (user !== this.options.adminUser || password !== this.options.adminPassword) return undefined;
     const token = randomBytes(16).toString('hex');
-    this.sessions.set(token, { role: 'Admin' });
+    this.sessions.set(token, ADMIN_USER);
     const expiry = Math.floor(Date.now() / 1000) + SESSION_MAX_AGE_SECONDS;
     return [
       `grafana_session=${token}; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax`,
@@ -79,11 +86,11 @@ export class Authenticator {
       const user = colon < 0 ? decoded : decoded.slice(0, colon);
       const password = colon < 0 ? '' : decoded.slice(colon + 1);
       const ok = user === this.options.adminUser && password === this.options.adminPassword;
-      return ok ? { identity: { role: 'Admin' } } : { failure: BAD_PASSWORD };
+      return ok ? { identity: ADMIN_USER } : { failure: BAD_PASSWORD };
     }
     if (scheme.toLowerCase() === 'bearer') {
-      if (this.options.serviceAccountTokens.includes(credentials)) return { identity: { role: 'Admin' } };
-      if (this.options.viewerTokens.includes(credentials)) return { identity: { role: 'Viewer' } };
+      if (this.options.serviceAccountTokens.includes(credentials)) return { identity: ADMIN_SERVICE_ACCOUNT };
+      if (this.options.viewerTokens.includes(credentials)) return { identity: VIEWER_SERVICE_ACCOUNT };
       return { failure: BAD_TOKEN };
     }
     return { failure: NO_CREDENTIALS };

@@ -1,12 +1,16 @@
 /**
  * /api/datasources (pkg/api/datasources.go): the list sorted by lowercased name, one datasource
- * by uid, name or numeric id, and the health check of one datasource by uid.
+ * by uid, name or numeric id, the health check of one datasource by uid, and the writes a
+ * client such as grafana-operator makes: create (`POST /api/datasources`), update and delete by
+ * uid. Provisioned datasources that are not editable refuse updates and deletion.
  */
 import type { Identity } from './auth.js';
+import type { DatasourceFields, DatasourceTable } from './datasource-store.js';
+import { DatasourceError, NAME_EXISTS, UID_EXISTS, UPDATING_OLD_VERSION } from './datasource-store.js';
 import type { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
 import type { Reply } from './reply.js';
-import { json, PERMISSION_DENIED } from './reply.js';
+import { accessDenied, json, PERMISSION_DENIED } from './reply.js';
 
 const DATASOURCE_NOT_FOUND: Reply = json(404, { message: 'Data source not found' });
 const VALID_UID = /^[a-zA-Z0-9\-_]{0,40}$/;
@@ -66,6 +70,8 @@ function detail(ds: ProvisionedDatasource): Record<string, unknown> {
 export interface DatasourceApiDeps {
   /** Datasources of organisation 1, the one every caller belongs to. */
   datasources(): readonly ProvisionedDatasource[];
+  /** The database the writes go to. */
+  table(): DatasourceTable;
   prometheus(ds: ProvisionedDatasource): PrometheusDatasource;
   /** When set, health checks fail with this HTTP status without checking (a crashed plugin). */
   forcedHealthStatus(): number | undefined;
@@ -90,6 +96,55 @@ export class DatasourceApi {
     return ds ? json(200, detail(ds)) : DATASOURCE_NOT_FOUND;
   }
 
+  /** POST /api/datasources (AddDataSource): a datasource that lives only in Grafana's database. */
+  create(identity: Identity, body: string): Reply {
+    if (identity.role !== 'Admin') return accessDenied('datasources:create');
+    const parsed = commandFields(body);
+    if (!parsed) return json(400, { message: 'bad request data' });
+    const fields = parsed.name ? parsed : { ...parsed, name: availableName(parsed.type, this.deps.datasources()) };
+    try {
+      const ds = this.deps.table().insert(fields);
+      return json(200, { datasource: detail(ds), id: ds.id, message: 'Datasource added', name: ds.name });
+    } catch (error) {
+      if (error instanceof DatasourceError && (error.message === NAME_EXISTS || error.message === UID_EXISTS)) {
+        return json(409, { message: error.message });
+      }
+      throw error;
+    }
+  }
+
+  /** PUT /api/datasources/uid/:uid (UpdateDataSourceByUID). */
+  update(identity: Identity, uid: string, body: string): Reply {
+    if (identity.role !== 'Admin') return accessDenied('datasources:write');
+    const existing = this.deps.datasources().find((ds) => ds.uid === uid);
+    if (!existing) return DATASOURCE_NOT_FOUND;
+    const fields = commandFields(body);
+    if (!fields) return json(400, { message: 'bad request data' });
+    if (existing.readOnly) return json(403, { message: 'Cannot update read-only data source' });
+    const version = Number((JSON.parse(body) as { version?: unknown }).version ?? 0) || 0;
+    try {
+      const ds = this.deps.table().update(existing.id, { ...fields, uid: fields.uid || uid }, version);
+      return json(200, { datasource: detail(ds), id: ds.id, message: 'Datasource updated', name: ds.name });
+    } catch (error) {
+      if (!(error instanceof DatasourceError)) throw error;
+      if (error.message === UPDATING_OLD_VERSION) {
+        return json(409, { message: 'Datasource has already been updated by someone else. Please reload and try again' });
+      }
+      if (error.message === NAME_EXISTS || error.message === UID_EXISTS) return json(409, { message: error.message });
+      throw error;
+    }
+  }
+
+  /** DELETE /api/datasources/uid/:uid (DeleteDataSourceByUID). */
+  delete(identity: Identity, uid: string): Reply {
+    if (identity.role !== 'Admin') return accessDenied('datasources:delete');
+    const existing = this.deps.datasources().find((ds) => ds.uid === uid);
+    if (!existing) return DATASOURCE_NOT_FOUND;
+    if (existing.readOnly) return json(403, { message: 'Cannot delete read-only data source' });
+    this.deps.table().delete(existing.id);
+    return json(200, { id: existing.id, message: 'Data source deleted' });
+  }
+
   async health(identity: Identity, uid: string): Promise<Reply> {
     if (!VALID_UID.test(uid)) return json(400, { message: 'UID is invalid' });
     const ds = this.deps.datasources().find((candidate) => candidate.uid === uid);
@@ -101,4 +156,50 @@ export class DatasourceApi {
     const result = await this.deps.prometheus(ds).checkHealth();
     return json(result.httpStatus, result.body);
   }
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * The fields of an AddDataSourceCommand / UpdateDataSourceCommand body (JSON names as Grafana's
+ * API binds them); `readOnly` cannot be set through the API. Undefined when the body is not JSON.
+ */
+function commandFields(body: string): DatasourceFields | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const cmd = parsed as Record<string, unknown>;
+  const text = (key: string) => (typeof cmd[key] === 'string' ? (cmd[key] as string) : '');
+  return {
+    uid: text('uid'),
+    orgId: 1,
+    name: text('name'),
+    type: text('type'),
+    access: text('access'),
+    url: text('url'),
+    user: text('user'),
+    database: text('database'),
+    basicAuth: cmd.basicAuth === true,
+    basicAuthUser: text('basicAuthUser'),
+    withCredentials: cmd.withCredentials === true,
+    isDefault: cmd.isDefault === true,
+    jsonData: record(cmd.jsonData),
+    secureJsonData: Object.fromEntries(Object.entries(record(cmd.secureJsonData)).map(([k, v]) => [k, String(v)])),
+    readOnly: false,
+    isPrunable: false,
+  };
+}
+
+/** getAvailableName: the type, or `type-1`, `type-2`, … when taken (case-insensitively). */
+function availableName(type: string, existing: readonly ProvisionedDatasource[]): string {
+  const taken = new Set(existing.map((ds) => ds.name.toLowerCase()));
+  let name = type;
+  for (let n = 1; taken.has(name.toLowerCase()); n++) name = `${type}-${n}`;
+  return name;
 }

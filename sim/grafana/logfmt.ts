@@ -15,15 +15,21 @@ function logfmtValue(value: string | number | boolean): string {
   return /[\s"=\\]|[\u0000-\u001f]/.test(text) ? JSON.stringify(text) : text;
 }
 
+/**
+ * One line; `context` pairs (a request's `userId`, `orgId`, `uname`) come right after the
+ * logger, as Grafana's contextual loggers put them.
+ */
 export function formatLogLine(
   logger: string,
   level: LogLevel,
   msg: string,
   fields: LogFields = {},
   now: Date = new Date(),
+  context: LogFields = {},
 ): string {
   const pairs: [string, string | number | boolean][] = [
     ['logger', logger],
+    ...Object.entries(context),
     ['t', now.toISOString()],
     ['level', level],
     ['msg', msg],

@@ -1,6 +1,6 @@
 /**
- * The environment of a container as the kubelet builds it from the pod spec: `env[]` literal
- * values, `valueFrom.secretKeyRef` / `configMapKeyRef`, and `envFrom[]` Secrets and ConfigMaps
+ * The environment of a container (or init container) as the kubelet builds it from the pod
+ * spec: `env[]` literal values, `valueFrom.secretKeyRef` / `configMapKeyRef`, and `envFrom[]` Secrets and ConfigMaps
  * (later entries win, `env` over `envFrom`).
  */
 import type { ClusterView, KubeObject } from '../kube/view.js';
@@ -52,8 +52,8 @@ function sourceData(
 }
 
 function containerSpec(view: ClusterView, ns: string, pod: string, container: string): ContainerSpec | undefined {
-  const spec = view.get('Pod', ns, pod)?.spec as { containers?: ContainerSpec[] } | undefined;
-  return spec?.containers?.find((c) => c.name === container);
+  const spec = view.get('Pod', ns, pod)?.spec as { containers?: ContainerSpec[]; initContainers?: ContainerSpec[] } | undefined;
+  return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].find((c) => c.name === container);
 }
 
 export function containerEnv(view: ClusterView, ns: string, pod: string, container: string): Map<string, string> {

@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import type { ClusterView } from '../kube/view.js';
 
 export interface PodHttpRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;

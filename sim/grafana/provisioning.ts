@@ -1,34 +1,22 @@
 /**
- * Datasource provisioning as Grafana does it at start-up
- * (pkg/services/provisioning/datasources): every `*.yaml`/`*.yml` file directly under the
- * provisioning directory, in file-name order; `apiVersion: 1` (camelCase keys) or the
- * deprecated version 0 (snake_case keys); `$VAR`/`${VAR}` expanded from the container
- * environment (`$$` is a literal `$`). Any parse or validation error aborts the whole run:
- * nothing is provisioned and the error is logged.
+ * Datasource provisioning as Grafana does it at start-up and on
+ * `POST /api/admin/provisioning/datasources/reload` (pkg/services/provisioning/datasources):
+ * every `*.yaml`/`*.yml` file directly under the provisioning directory, in file-name order;
+ * `apiVersion: 1` (camelCase keys) or the deprecated version 0 (snake_case keys);
+ * `$VAR`/`${VAR}` expanded from the container environment (`$$` is a literal `$`). Reading or
+ * validating any file fails the whole run before anything is applied (configReader.readConfig).
+ * Applying (DatasourceProvisioner.applyChanges) works on the current database: prunable
+ * datasources no file lists any more are deleted, then per file its `deleteDatasources` and an
+ * insert or update by (orgId, name) of each datasource. A datasource whose file went away stays
+ * in the database unless it was provisioned with `prune: true` or a file deletes it by name.
  */
 import { createHash } from 'node:crypto';
 import { parseDocument, type YAMLError } from 'yaml';
+import type { DatasourceFields, ProvisionedDatasource } from './datasource-store.js';
+import { DatasourceError, DatasourceTable, UPDATING_OLD_VERSION } from './datasource-store.js';
 import type { LogSink } from './logfmt.js';
 
-export interface ProvisionedDatasource {
-  readonly id: number;
-  readonly uid: string;
-  readonly orgId: number;
-  readonly name: string;
-  readonly type: string;
-  readonly access: string;
-  readonly url: string;
-  readonly user: string;
-  readonly database: string;
-  readonly basicAuth: boolean;
-  readonly basicAuthUser: string;
-  readonly withCredentials: boolean;
-  readonly isDefault: boolean;
-  readonly jsonData: Readonly<Record<string, unknown>>;
-  readonly secureJsonData: Readonly<Record<string, string>>;
-  readonly readOnly: boolean;
-  readonly version: number;
-}
+export type { ProvisionedDatasource } from './datasource-store.js';
 
 export interface ProvisioningResult {
   readonly datasources: ProvisionedDatasource[];
@@ -36,10 +24,12 @@ export interface ProvisioningResult {
   readonly error?: string;
 }
 
-type DatasourceConfig = Omit<ProvisionedDatasource, 'id' | 'readOnly' | 'version'> & { editable: boolean };
+type DatasourceConfig = Omit<DatasourceFields, 'readOnly' | 'isPrunable'> & { editable: boolean; version: number };
 interface FileConfig {
   datasources: DatasourceConfig[];
   deleteDatasources: { name: string; orgId: number }[];
+  /** Top-level `prune: true`: the file's datasources are deleted once no file lists them. */
+  prune: boolean;
 }
 
 const TOO_MANY_DEFAULTS =
@@ -57,7 +47,7 @@ const V0_KEYS: Readonly<Record<string, string>> = {
   deleteDatasources: 'delete_datasources',
 };
 
-/** The uid Grafana gives a provisioned datasource that has none: `P` + 16 hex digits of sha256(name). */
+/** The uid Grafana gives a provisioned datasource that has none (safeUIDFromName): `P` + 16 hex digits of sha256(name). */
 function uidFromName(name: string): string {
   return `P${createHash('sha256').update(name).digest('hex').slice(0, 16)}`.toUpperCase();
 }
@@ -151,12 +141,14 @@ function parseFile(path: string, content: string, env: ReadonlyMap<string, strin
         ),
         editable: asBool(raw.editable, env),
         uid: apiVersion > 0 ? asString(raw.uid, env) : '',
+        version: asInt(raw.version, env),
       };
     }),
     deleteDatasources: list(root[key('deleteDatasources')]).map((raw) => ({
       name: asString(raw.name, env),
       orgId: asInt(raw[key('orgId')], env) || 1,
     })),
+    prune: apiVersion > 0 && asBool(root.prune, env),
   };
 }
 
@@ -171,56 +163,96 @@ function validate(configs: readonly FileConfig[]): void {
   }
 }
 
-/** Applies the configs to an empty datasource table, as on a fresh Grafana database. */
-function apply(configs: readonly FileConfig[], log: LogSink): ProvisionedDatasource[] {
-  const table: ProvisionedDatasource[] = [];
-  let nextId = 1;
-  for (const config of configs) {
-    for (const doomed of config.deleteDatasources) {
-      const index = table.findIndex((ds) => ds.name === doomed.name && ds.orgId === doomed.orgId);
-      if (index < 0) continue;
-      table.splice(index, 1);
-      log('provisioning.datasources', 'info', 'deleted datasource based on configuration', { name: doomed.name });
-    }
-    for (const { editable, ...ds } of config.datasources) {
-      const index = table.findIndex((existing) => existing.name === ds.name && existing.orgId === ds.orgId);
-      if (index >= 0) {
-        const existing = table[index]!;
-        const uid = ds.uid || existing.uid;
-        table[index] = { ...ds, uid, id: existing.id, readOnly: !editable, version: existing.version + 1 };
-        continue;
-      }
-      const uid = ds.uid || uidFromName(ds.name);
-      log('provisioning.datasources', 'info', 'inserting datasource from configuration', { name: ds.name, uid });
-      table.push({ ...ds, uid, id: nextId++, readOnly: !editable, version: 1 });
-    }
-  }
-  return table;
+/** The row fields of a configured datasource: read-only unless `editable: true`. */
+function fieldsOf(ds: DatasourceConfig, prune: boolean): DatasourceFields {
+  const { editable, version: _version, ...fields } = ds;
+  return { ...fields, uid: fields.uid, readOnly: !editable, isPrunable: prune };
 }
 
 /**
- * Provisions from the files a container sees (`path → content`). Logs like Grafana: an `info`
- * line per inserted datasource, or one `error` line `Failed to provision data sources`.
+ * Applies the configs to the database (applyChanges, provisionDataSources, deleteDatasources).
+ * Errors from the database (a uid another datasource has) abort the run part-way, as in Grafana.
  */
+function apply(table: DatasourceTable, configs: readonly FileConfig[], log: LogSink): void {
+  const willExist = new Map<string, boolean>();
+  const keyOf = (orgId: number, name: string) => `${orgId}/${name}`;
+  for (const config of configs) {
+    for (const ds of config.deleteDatasources) willExist.set(keyOf(ds.orgId, ds.name), false);
+    for (const ds of config.datasources) willExist.set(keyOf(ds.orgId, ds.name), true);
+  }
+  const deleteByName = (orgId: number, name: string) => {
+    const existing = table.byName(orgId, name);
+    if (existing && table.delete(existing.id)) {
+      log('provisioning.datasources', 'info', 'deleted datasource based on configuration', { name });
+    }
+  };
+  for (const stale of table.all().filter((ds) => ds.isPrunable && !willExist.has(keyOf(ds.orgId, ds.name)))) {
+    deleteByName(stale.orgId, stale.name);
+  }
+  for (const config of configs) {
+    for (const doomed of config.deleteDatasources) deleteByName(doomed.orgId, doomed.name);
+    for (const ds of config.datasources) {
+      const existing = table.byName(ds.orgId, ds.name);
+      const fields = fieldsOf(ds, config.prune);
+      if (!existing) {
+        const uid = ds.uid || uidFromName(ds.name);
+        log('provisioning.datasources', 'info', 'inserting datasource from configuration', { name: ds.name, uid });
+        table.insert({ ...fields, uid });
+        continue;
+      }
+      try {
+        table.update(existing.id, fields, ds.version);
+      } catch (error) {
+        // A file `version` not above the stored one leaves the row as it is (logged at debug level).
+        if (!(error instanceof DatasourceError && error.message === UPDATING_OLD_VERSION)) throw error;
+      }
+    }
+  }
+}
+
+/** The provisioning files of a directory, in file-name order. */
+function provisioningFiles(files: ReadonlyMap<string, string>, directory: string): [string, string][] {
+  const prefix = `${directory.replace(/\/+$/, '')}/`;
+  return [...files.entries()]
+    .filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'))
+    .filter(([path]) => path.endsWith('.yaml') || path.endsWith('.yml'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Provisions from the files a container sees (`path → content`) into the database, as
+ * ProvisioningServiceImpl.ProvisionDatasources does at start-up and on reload. Logs like
+ * Grafana: an `info` line per inserted or deleted datasource, or one `error` line
+ * `Failed to provision data sources`, whose `error=` text is returned.
+ */
+export function reprovisionDatasources(
+  table: DatasourceTable,
+  files: ReadonlyMap<string, string>,
+  directory: string,
+  env: ReadonlyMap<string, string>,
+  log: LogSink,
+): { error?: string } {
+  try {
+    const configs = provisioningFiles(files, directory).map(([path, content]) => parseFile(path, content, env, log));
+    validate(configs);
+    apply(table, configs, log);
+    return {};
+  } catch (error) {
+    if (!(error instanceof ProvisioningError || error instanceof DatasourceError)) throw error;
+    const message = `Datasource provisioning error: ${error.message}`;
+    log('provisioning', 'error', 'Failed to provision data sources', { error: message });
+    return { error: message };
+  }
+}
+
+/** Provisions into a fresh database, as on a Grafana whose database starts empty. */
 export function provisionDatasources(
   files: ReadonlyMap<string, string>,
   directory: string,
   env: ReadonlyMap<string, string>,
   log: LogSink,
 ): ProvisioningResult {
-  const prefix = `${directory.replace(/\/+$/, '')}/`;
-  const entries = [...files.entries()]
-    .filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'))
-    .filter(([path]) => path.endsWith('.yaml') || path.endsWith('.yml'))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  try {
-    const configs = entries.map(([path, content]) => parseFile(path, content, env, log));
-    validate(configs);
-    return { datasources: apply(configs, log) };
-  } catch (error) {
-    if (!(error instanceof ProvisioningError)) throw error;
-    const message = `Datasource provisioning error: ${error.message}`;
-    log('provisioning', 'error', 'Failed to provision data sources', { error: message });
-    return { datasources: [], error: message };
-  }
+  const table = new DatasourceTable();
+  const { error } = reprovisionDatasources(table, files, directory, env, log);
+  return error ? { datasources: [], error } : { datasources: [...table.all()] };
 }

@@ -1,30 +1,47 @@
 /**
  * A simulated Grafana 11 HTTP server running "in the Grafana pod": it listens on the pod IP
- * (a loopback address) and port 3000, provisions its datasources from the files the container
- * really sees, logs to the container's log, and reaches datasource URLs through the cluster's
- * DNS and Services like the real pod would.
+ * (a loopback address) and port 3000, provisions its datasources once at start from the files
+ * the container really sees (ConfigMap/Secret mounts, and emptyDir files a sidecar wrote), logs
+ * to the container's log, and reaches datasource URLs through the cluster's DNS and Services
+ * like the real pod would. Files written later reach `/api/datasources` only through
+ * `POST /api/admin/provisioning/datasources/reload` (server admin only), as in Grafana.
+ * Datasources can also live only in its database (`POST /api/datasources`, createDatasource).
+ * `GET /metrics` serves Grafana's own metrics without authentication.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClusterView } from '../kube/view.js';
+import { EXPOSITION_CONTENT_TYPE } from '../exporters/exposition.js';
 import type { Identity } from './auth.js';
 import { Authenticator, BAD_PASSWORD, NO_CREDENTIALS } from './auth.js';
 import { DashboardApi } from './dashboard-api.js';
 import { DatasourceApi } from './datasource-api.js';
+import type { DatasourceFields } from './datasource-store.js';
+import { DatasourceTable } from './datasource-store.js';
 import type { LogFields, LogLevel } from './logfmt.js';
 import { formatLogLine } from './logfmt.js';
+import { GrafanaMetrics } from './metrics.js';
 import { containerEnv } from './pod-env.js';
 import { PodHttpClient } from './pod-http.js';
 import { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
-import { provisionDatasources } from './provisioning.js';
+import { reprovisionDatasources } from './provisioning.js';
 import { QueryApi } from './query-api.js';
 import type { Reply } from './reply.js';
-import { json, NOT_FOUND } from './reply.js';
+import { accessDenied, json, NOT_FOUND } from './reply.js';
 
 export type { ProvisionedDatasource } from './provisioning.js';
+export type { DatasourceFields } from './datasource-store.js';
 export { adminCredentialsFromPod } from './pod-env.js';
+
+/** What createDatasource needs; the rest defaults as Grafana's AddDataSource does. */
+export type NewDatasource = Pick<DatasourceFields, 'name' | 'type' | 'url'> & Partial<DatasourceFields>;
+
+/** The outcome of a datasource provisioning reload: Grafana's `error=` text when it failed. */
+export interface ReloadResult {
+  readonly error?: string;
+}
 
 export interface GrafanaSimOptions {
   view: ClusterView;
@@ -99,8 +116,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export class GrafanaSim {
   readonly faults: GrafanaFaults = {};
-  private provisioned: ProvisionedDatasource[] = [];
+  private table = new DatasourceTable();
   private provisioningFailure: string | undefined;
+  private metrics: GrafanaMetrics;
   private server: Server | undefined;
   private readonly auth: Authenticator;
   private readonly http: PodHttpClient;
@@ -121,8 +139,10 @@ export class GrafanaSim {
       viewerTokens: options.viewerTokens ?? [],
     });
     this.http = new PodHttpClient(options.view, options.namespace, `Grafana/${this.version}`);
+    this.metrics = new GrafanaMetrics({ version: this.version, commit: COMMIT });
     const deps = {
-      datasources: () => this.provisioned.filter((ds) => ds.orgId === 1),
+      datasources: () => this.table.all().filter((ds) => ds.orgId === 1),
+      table: () => this.table,
       prometheus: (ds: ProvisionedDatasource) => new PrometheusDatasource(ds, this.http, options.dataplane ?? true),
       forcedHealthStatus: () => this.faults.datasourceHealthStatus,
     };
@@ -137,17 +157,61 @@ export class GrafanaSim {
     return `http://${this.options.host}:${address?.port ?? this.options.port}`;
   }
 
-  /** Every provisioned datasource, in id order. */
+  /** Every datasource in Grafana's database (provisioned or created through the API), in id order. */
   get datasources(): readonly ProvisionedDatasource[] {
-    return this.provisioned;
+    return this.table.all();
   }
 
   /**
-   * The `error=` text of a failed provisioning. Real Grafana exits on it (the pod crash-loops);
-   * the simulator keeps serving with no datasource.
+   * The `error=` text of a failed provisioning at start. Real Grafana exits on it (the pod
+   * crash-loops); the simulator keeps serving with no datasource.
    */
   get provisioningError(): string | undefined {
     return this.provisioningFailure;
+  }
+
+  private get datasourcesPath(): string {
+    return this.options.provisioningPath ?? DEFAULT_PROVISIONING_PATH;
+  }
+
+  /**
+   * Provisions again from the files the container sees now, into the current database (what
+   * `POST /api/admin/provisioning/datasources/reload` does): new files insert, changed ones
+   * update, datasources whose file went away stay unless deleted by a file or prunable.
+   */
+  reloadDatasources(): ReloadResult {
+    const { view, namespace, pod, container } = this.options;
+    return reprovisionDatasources(
+      this.table,
+      view.containerFiles(namespace, pod, container),
+      this.datasourcesPath,
+      containerEnv(view, namespace, pod, container),
+      (logger, level, msg, fields) => this.log(logger, level, msg, fields),
+    );
+  }
+
+  /**
+   * A datasource that lives only in Grafana's database, as `POST /api/datasources` creates it
+   * (not provisioned: editable, never touched by a reload unless a file names it). Throws on a
+   * taken name or uid.
+   */
+  createDatasource(input: NewDatasource): ProvisionedDatasource {
+    return this.table.insert({
+      uid: '',
+      orgId: 1,
+      access: 'proxy',
+      user: '',
+      database: '',
+      basicAuth: false,
+      basicAuthUser: '',
+      withCredentials: false,
+      isDefault: false,
+      jsonData: {},
+      secureJsonData: {},
+      isPrunable: false,
+      ...input,
+      readOnly: false,
+    });
   }
 
   private log(logger: string, level: LogLevel, msg: string, fields?: LogFields): void {
@@ -156,8 +220,7 @@ export class GrafanaSim {
   }
 
   async start(): Promise<void> {
-    const { view, namespace, pod, container } = this.options;
-    const datasourcesPath = this.options.provisioningPath ?? DEFAULT_PROVISIONING_PATH;
+    const datasourcesPath = this.datasourcesPath;
     this.log('settings', 'info', 'Starting Grafana', {
       version: this.version,
       commit: COMMIT,
@@ -169,13 +232,11 @@ export class GrafanaSim {
     this.log('sqlstore', 'info', 'Connecting to DB', { dbtype: 'sqlite3' });
     this.log('migrator', 'info', 'Starting DB migrations');
 
-    const result = provisionDatasources(
-      view.containerFiles(namespace, pod, container),
-      datasourcesPath,
-      containerEnv(view, namespace, pod, container),
-      (logger, level, msg, fields) => this.log(logger, level, msg, fields),
-    );
-    this.provisioned = result.datasources;
+    // A fresh database (the sqlite file of an emptyDir-backed pod), provisioned once.
+    this.table = new DatasourceTable();
+    this.metrics = new GrafanaMetrics({ version: this.version, commit: COMMIT });
+    const result = this.reloadDatasources();
+    if (result.error) this.table = new DatasourceTable();
     this.provisioningFailure = result.error;
 
     const server = createServer((req, res) => void this.serve(req, res));
@@ -204,14 +265,20 @@ export class GrafanaSim {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://grafana');
+    const route: Routed = { handler: url.pathname };
     let reply: Reply;
     try {
       const body = await readBody(req);
-      reply = await this.dispatch(req, new URL(req.url ?? '/', 'http://grafana'), body);
+      reply = await this.dispatch(req, url, body, route);
     } catch (error) {
       this.log('context', 'error', 'Request error', { error: String(error) });
       reply = json(500, { message: 'Internal Server Error' });
     }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (route.handler !== '/metrics') this.metrics.observe(route.handler, req.method ?? 'GET', reply.status, seconds);
+    if (reply.status >= 500) this.logFailedRequest(req, url, route, reply, seconds);
     const payload = reply.text ?? (reply.json === undefined ? '' : JSON.stringify(reply.json));
     res.writeHead(reply.status, {
       ...BASE_HEADERS,
@@ -222,46 +289,140 @@ export class GrafanaSim {
     res.end(req.method === 'HEAD' ? undefined : payload);
   }
 
-  private async dispatch(req: IncomingMessage, url: URL, body: string): Promise<Reply> {
+  private async dispatch(req: IncomingMessage, url: URL, body: string, route: Routed): Promise<Reply> {
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/api/health' && method === 'GET') return this.health();
+    if (path === '/metrics' && method === 'GET') return this.metricsPage();
     if (path === '/login') return method === 'POST' ? this.login(body) : APP_PAGE;
+    if (path === '/api/login/ping' && method === 'GET') return this.loginPing(req);
     if (!path.startsWith('/api/')) return this.frontend(req, method);
 
     const segments = path.slice('/api/'.length).split('/').map(decodeURIComponent);
-    const handler = this.apiRoute(method, segments, url, body);
-    if (!handler) return NOT_FOUND;
+    const found = this.apiRoute(method, segments, url, body);
+    if (!found) return NOT_FOUND;
+    route.handler = found.handler;
+    if (found.anonymous) return found.run(undefined);
     const outcome = this.auth.authenticate(req.headers);
     if (!outcome) return json(NO_CREDENTIALS.status, NO_CREDENTIALS.body);
     if ('failure' in outcome) return json(outcome.failure.status, outcome.failure.body);
-    return handler(outcome.identity);
+    route.identity = outcome.identity;
+    return found.run(outcome.identity);
   }
 
-  private apiRoute(
-    method: string,
-    segments: readonly string[],
-    url: URL,
-    body: string,
-  ): ((identity: Identity) => Reply | Promise<Reply>) | undefined {
+  private apiRoute(method: string, segments: readonly string[], url: URL, body: string): ApiRoute | undefined {
     const [resource, a, b, c] = segments;
     const n = segments.length;
+    const signedIn = (handler: string, run: (identity: Identity) => Reply | Promise<Reply>): ApiRoute => ({
+      handler,
+      run: (identity) => run(identity!),
+    });
     if (method === 'GET' && resource === 'datasources') {
-      if (n === 1) return (id) => this.datasourceApi.list(id);
-      if (n === 2) return (id) => this.datasourceApi.get(id, 'id', a!);
-      if (n === 3 && (a === 'uid' || a === 'name')) return (id) => this.datasourceApi.get(id, a, b!);
-      if (n === 4 && a === 'uid' && c === 'health') return (id) => this.datasourceApi.health(id, b!);
+      if (n === 1) return signedIn('/api/datasources/', (id) => this.datasourceApi.list(id));
+      if (n === 2) return signedIn('/api/datasources/:id', (id) => this.datasourceApi.get(id, 'id', a!));
+      if (n === 3 && (a === 'uid' || a === 'name')) return signedIn(`/api/datasources/${a}/:${a}`, (id) => this.datasourceApi.get(id, a, b!));
+      if (n === 4 && a === 'uid' && c === 'health') return signedIn('/api/datasources/uid/:uid/health', (id) => this.datasourceApi.health(id, b!));
+    }
+    if (method === 'POST' && n === 1 && resource === 'datasources') {
+      return signedIn('/api/datasources/', (id) => this.datasourceApi.create(id, body));
+    }
+    if (method === 'PUT' && n === 3 && resource === 'datasources' && a === 'uid') {
+      return signedIn('/api/datasources/uid/:uid', (id) => this.datasourceApi.update(id, b!, body));
+    }
+    if (method === 'DELETE' && n === 3 && resource === 'datasources' && a === 'uid') {
+      return signedIn('/api/datasources/uid/:uid', (id) => this.datasourceApi.delete(id, b!));
+    }
+    if (method === 'POST' && n === 4 && resource === 'admin' && a === 'provisioning' && c === 'reload') {
+      const handler = `/api/admin/provisioning/${b}/reload`;
+      if (b === 'datasources') return signedIn(handler, (id) => this.reloadRoute(id, 'datasources'));
+      if (b === 'dashboards' || b === 'plugins') return signedIn(handler, (id) => this.reloadRoute(id, b));
     }
     if (method === 'POST' && n === 2 && resource === 'ds' && a === 'query') {
-      return (id) => this.queryApi.handle(id, body);
+      return signedIn('/api/ds/query', (id) => this.queryApi.handle(id, body));
     }
     if (method === 'GET' && n === 1 && resource === 'search') {
-      return () => this.dashboardApi.search(url.searchParams);
+      return signedIn('/api/search/', () => this.dashboardApi.search(url.searchParams));
     }
     if (method === 'GET' && n === 3 && resource === 'dashboards' && a === 'uid') {
-      return () => this.dashboardApi.byUid(b!);
+      return signedIn('/api/dashboards/uid/:uid', () => this.dashboardApi.byUid(b!));
+    }
+    if (method === 'GET' && n === 2 && resource === 'frontend' && a === 'settings') {
+      return { handler: '/api/frontend/settings/', anonymous: true, run: () => this.frontendSettings() };
     }
     return undefined;
+  }
+
+  /**
+   * POST /api/admin/provisioning/{datasources,dashboards,plugins}/reload (pkg/api/admin_provisioning.go):
+   * only a Grafana server admin holds `provisioning:reload`; a failed datasource provisioning
+   * answers `response.Error(500, "", err)`, i.e. `{"message":"Internal Server Error"}`.
+   */
+  private reloadRoute(identity: Identity, what: 'datasources' | 'dashboards' | 'plugins'): Reply {
+    if (!identity.grafanaAdmin) return accessDenied('provisioning:reload');
+    if (what === 'dashboards') return json(200, { message: 'Dashboards config reloaded' });
+    if (what === 'plugins') return json(200, { message: 'Plugins config reloaded' });
+    const { error } = this.reloadDatasources();
+    if (error) return { ...json(500, { message: 'Internal Server Error' }), logError: error };
+    return json(200, { message: 'Datasources config reloaded' });
+  }
+
+  /** GET /metrics: the exposition text, no credentials needed. */
+  private metricsPage(): Reply {
+    return { status: 200, text: this.metrics.render(this.table.all()), headers: { 'content-type': EXPOSITION_CONTENT_TYPE } };
+  }
+
+  /** GET /api/login/ping (LoginAPIPing): `{"message":"Logged in"}` for a signed-in caller. */
+  private loginPing(req: IncomingMessage): Reply {
+    const outcome = this.auth.authenticate(req.headers);
+    if (!outcome) return json(401, { message: 'Unauthorized' });
+    if ('failure' in outcome) return json(outcome.failure.status, outcome.failure.body);
+    return json(200, { message: 'Logged in' });
+  }
+
+  /** GET /api/frontend/settings: the build info clients read the version from (a subset of the real answer). */
+  private frontendSettings(): Reply {
+    const defaultDatasource = this.table.all().find((ds) => ds.orgId === 1 && ds.isDefault)?.name ?? '';
+    return json(200, {
+      appSubUrl: '',
+      appUrl: 'http://localhost:3000/',
+      buildInfo: {
+        buildstamp: Math.floor(Date.parse(BUILD_DATE) / 1000),
+        commit: COMMIT,
+        edition: 'Open Source',
+        env: 'production',
+        hasUpdate: false,
+        hideVersion: false,
+        latestVersion: '',
+        version: this.version,
+        versionString: `Grafana v${this.version} (${COMMIT})`,
+      },
+      defaultDatasource,
+    });
+  }
+
+  /**
+   * The request logger's line for a failed request (pkg/middleware/loggermw): level error,
+   * `Request Completed`, with the caller in the context fields.
+   */
+  private logFailedRequest(req: IncomingMessage, url: URL, route: Routed, reply: Reply, seconds: number): void {
+    const { view, namespace, pod, container } = this.options;
+    const context: LogFields = route.identity?.grafanaAdmin ? { userId: 1, orgId: 1, uname: this.options.adminUser } : {};
+    const logError = reply.logError;
+    const payload = reply.text ?? (reply.json === undefined ? '' : JSON.stringify(reply.json));
+    const fields: LogFields = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      status: reply.status,
+      remote_addr: req.socket.remoteAddress ?? '',
+      time_ms: Math.round(seconds * 1000),
+      duration: goDuration(seconds),
+      size: Buffer.byteLength(payload),
+      referer: '',
+      handler: route.handler,
+      status_source: 'server',
+      ...(logError ? { error: logError } : {}),
+    };
+    view.appendLog(namespace, pod, container, formatLogLine('context', 'error', 'Request Completed', fields, new Date(), context));
   }
 
   /** GET|HEAD /api/health: Grafana's pretty-printed, key-sorted answer. */
@@ -294,4 +455,27 @@ export class GrafanaSim {
     if (outcome && 'identity' in outcome) return APP_PAGE;
     return { status: 302, text: '<a href="/login">Found</a>.\n\n', headers: { ...APP_PAGE.headers, location: '/login' } };
   }
+}
+
+/** What dispatching a request found out: its route pattern (the metrics' `handler`) and caller. */
+interface Routed {
+  handler: string;
+  identity?: Identity;
+}
+
+interface ApiRoute {
+  readonly handler: string;
+  /** Served without authentication. */
+  readonly anonymous?: boolean;
+  run(identity: Identity | undefined): Reply | Promise<Reply>;
+}
+
+/** Go's time.Duration.String of a number of seconds: `939.12µs`, `1.234567ms`, `2.5s`. */
+function goDuration(seconds: number): string {
+  const ns = Math.round(seconds * 1e9);
+  const trim = (value: number) => value.toFixed(9).replace(/\.?0+$/, '');
+  if (ns < 1000) return `${ns}ns`;
+  if (ns < 1e6) return `${trim(ns / 1e3)}µs`;
+  if (ns < 1e9) return `${trim(ns / 1e6)}ms`;
+  return `${trim(ns / 1e9)}s`;
 }

@@ -19,10 +19,11 @@ import { kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { RbacAuthorizer, type UserInfo } from './rbac.js';
 import { FaultInjector } from './faults.js';
-import { ApiError, badRequest, failureStatus, forbidden, internalError, methodNotSupported, notFoundPath, unauthorized } from './status.js';
+import { ApiError, badRequest, failureStatus, forbidden, internalError, methodNotSupported, notFound, notFoundPath, unauthorized } from './status.js';
 import { rejectUpgrade, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
 import { discoveryDocument } from './discovery.js';
-import { resourceByName, type ResourceType } from './resources.js';
+import { API_GROUPS, resourceByName, type ResourceType } from './resources.js';
+import { customResourceTypes } from './crd.js';
 import { getObject, listObjects, sendObject, watchObjects } from './rest.js';
 import { isAccessReview, review } from './reviews.js';
 import { decodeAccessReview, isProtobuf } from './protobuf.js';
@@ -87,6 +88,21 @@ function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
 }
 
+/**
+ * A path nothing serves. Under the roots of kube-apiserver's built-in (go-restful) web services,
+ * `/api` and `/apis/<built-in group>`, the answer is a NotFound Status; any other path, a
+ * custom resource whose CRD is absent among them, falls through the delegation chain to the
+ * final not-found handler (apiserver's notfoundhandler): Go's `http.NotFound`, plain text.
+ */
+function notFoundAt(res: ServerResponse, path: string): void {
+  const segments = path.split('/');
+  const builtin = segments[1] === 'api' || (segments[1] === 'apis' && API_GROUPS.includes(segments[2] ?? ''));
+  if (builtin) throw notFoundPath();
+  const body = '404 page not found\n';
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 export class KubeApiServer {
   readonly store: ObjectStore;
   readonly requestLog: RequestLogEntry[] = [];
@@ -109,6 +125,17 @@ export class KubeApiServer {
     if (options.manifests) this.store.loadYaml(options.manifests);
     this.rbac = new RbacAuthorizer((kind, ns) => this.store.list(kind, ns));
     this.port = options.port ?? 0;
+    this.store.watch((event) => {
+      if (event.object.kind === 'CustomResourceDefinition') this.customTypes = undefined;
+    });
+  }
+
+  /** The resource types of the Established CRDs, computed again only when a CRD changes. */
+  private customTypes?: ResourceType[];
+
+  private servedCustomTypes(): ResourceType[] {
+    this.customTypes ??= customResourceTypes(this.store.list('CustomResourceDefinition'));
+    return this.customTypes;
   }
 
   /** Creates the certificates and listens on 127.0.0.1. */
@@ -298,20 +325,21 @@ export class KubeApiServer {
     options: ResponseOptions,
   ): Promise<void> {
     if (!info.isResourceRequest) {
-      const doc = req.method === 'GET' || req.method === 'HEAD' ? discoveryDocument(info.path, `127.0.0.1:${this.port}`) : undefined;
-      if (doc === undefined) throw notFoundPath();
+      const custom = this.servedCustomTypes();
+      const doc = req.method === 'GET' || req.method === 'HEAD' ? discoveryDocument(info.path, `127.0.0.1:${this.port}`, custom) : undefined;
+      if (doc === undefined) return notFoundAt(res, info.path);
       if (typeof doc === 'string') sendText(res, 200, doc);
       else sendJson(res, 200, doc, options);
       return;
     }
-    const type = resourceByName(info.apiGroup, info.apiVersion, info.resource ?? '');
-    if (!type) throw notFoundPath();
+    const type = resourceByName(info.apiGroup, info.apiVersion, info.resource ?? '') ?? this.customType(info);
+    if (!type) return notFoundAt(res, info.path);
     const namespace = type.namespaced ? info.namespace : undefined;
     if (info.subresource) return this.serveSubresource(req, res, url, info, type);
     const accept = req.headers.accept;
     switch (info.verb) {
       case 'get':
-        return sendObject(res, getObject(this.store, type, namespace, info.name!), accept, url.searchParams, options);
+        return sendObject(res, getObject(this.store, type, namespace, info.name!), accept, url.searchParams, options, type);
       case 'list':
         return sendJson(res, 200, listObjects(this.store, type, namespace, url.searchParams, accept), options);
       case 'watch':
@@ -320,6 +348,22 @@ export class KubeApiServer {
         if (isAccessReview(type.name)) return this.serveReview(req, res, type, user, namespace, options);
     }
     throw methodNotSupported(type.name, type.group, info.verb);
+  }
+
+  /**
+   * The served custom resource a request addresses, as apiextensions' crdHandler finds it: a
+   * served version of an Established CRD, asked in its scope (a namespaced resource is read
+   * across namespaces only by list and watch). Anything else falls through to the 404.
+   */
+  private customType(info: RequestInfo): ResourceType | undefined {
+    const type = this.servedCustomTypes().find(
+      (t) => t.group === info.apiGroup && t.version === info.apiVersion && t.name === info.resource,
+    );
+    if (!type) return undefined;
+    const namespacedRequest = info.namespace !== undefined;
+    if (!type.namespaced && namespacedRequest) return undefined;
+    if (type.namespaced && !namespacedRequest && info.verb !== 'list' && info.verb !== 'watch') return undefined;
+    return type;
   }
 
   private async serveReview(
@@ -359,6 +403,11 @@ export class KubeApiServer {
       case 'pods/status':
       case 'services/status':
         if (info.verb === 'get') return sendJson(res, 200, getObject(this.store, type, ns, id));
+    }
+    if (type.custom) {
+      const namespace = type.namespaced ? ns : undefined;
+      if (!type.subresources?.[info.subresource ?? '']) throw notFound(type.name, type.group, id);
+      if (info.subresource === 'status' && info.verb === 'get') return sendJson(res, 200, getObject(this.store, type, namespace, id));
     }
     throw methodNotSupported(sub, type.group, info.verb);
   }

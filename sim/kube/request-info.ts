@@ -76,7 +76,10 @@ export function parseRequestInfo(method: string, url: URL): RequestInfo {
   if (info.subresource === '') info.subresource = undefined;
   info.rest = parts.slice(3).join('/');
   if (!info.name && info.verb === 'get') {
-    info.verb = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : 'list';
+    // ListOptions.Watch is decoded by Convert_Slice_string_To_bool: anything but "0" and
+    // "false" (any case) is true, so the Python client's `watch=True` watches.
+    const watch = url.searchParams.get('watch');
+    info.verb = watch !== null && watch !== '0' && watch.toLowerCase() !== 'false' ? 'watch' : 'list';
     info.name = exactName(url.searchParams.get('fieldSelector'));
   } else if (!info.name && info.verb === 'watch') {
     info.name = exactName(url.searchParams.get('fieldSelector'));

@@ -17,6 +17,21 @@ export interface ResourceType {
   readonly categories?: readonly string[];
   /** Subresources, each with the verbs discovery advertises. */
   readonly subresources?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Set for the resources of a CustomResourceDefinition: the CRD's name and the columns
+   * (`additionalPrinterColumns`) of its server-side printing (see crd.ts).
+   */
+  readonly custom?: { readonly crd: string; readonly printerColumns: readonly PrinterColumn[] };
+}
+
+/** One `additionalPrinterColumns` entry of a CustomResourceDefinition version. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly format?: string;
+  readonly description?: string;
+  readonly priority?: number;
+  readonly jsonPath: string;
 }
 
 const READ_WRITE = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -43,6 +58,8 @@ function grouped(
 
 const RBAC = 'rbac.authorization.k8s.io';
 const AUTHZ = 'authorization.k8s.io';
+const APIEXTENSIONS = 'apiextensions.k8s.io';
+const DISCOVERY = 'discovery.k8s.io';
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   core('namespaces', 'Namespace', false, { shortNames: ['ns'] }),
@@ -77,10 +94,28 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   grouped(AUTHZ, 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: CREATE_ONLY }),
   grouped(AUTHZ, 'subjectaccessreviews', 'SubjectAccessReview', false, { verbs: CREATE_ONLY }),
   grouped(AUTHZ, 'localsubjectaccessreviews', 'LocalSubjectAccessReview', true, { verbs: CREATE_ONLY }),
+  grouped(APIEXTENSIONS, 'customresourcedefinitions', 'CustomResourceDefinition', false, {
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    subresources: { status: ['get', 'patch', 'update'] },
+  }),
+  grouped(DISCOVERY, 'endpointslices', 'EndpointSlice', true),
 ];
 
-/** The API groups served besides the core group, in discovery order. */
-export const API_GROUPS: readonly string[] = ['apps', RBAC, AUTHZ];
+/** The built-in API groups served besides the core group, in discovery order. */
+export const API_GROUPS: readonly string[] = ['apps', RBAC, AUTHZ, APIEXTENSIONS, DISCOVERY];
+
+/**
+ * Kinds of custom resources, learnt from the CustomResourceDefinitions stored so far (see
+ * crd.ts), so that the store scopes a custom object as its CRD says (namespaced or cluster).
+ * Only the scope is taken from here: what a server serves is decided by its own store's CRDs.
+ */
+const customKinds = new Map<string, ResourceType>();
+
+/** Records the scope of a custom kind (called when a CustomResourceDefinition is stored). */
+export function rememberCustomKind(type: ResourceType): void {
+  customKinds.set(type.kind, type);
+}
 
 /** `group/version`, or `version` for the core group. */
 export function groupVersion(type: Pick<ResourceType, 'group' | 'version'>): string {
@@ -94,7 +129,7 @@ export function resourceByName(group: string, version: string, name: string): Re
 
 /** The resource type of a kind (`Pod`, `Deployment`, …). */
 export function resourceByKind(kind: string): ResourceType | undefined {
-  return RESOURCE_TYPES.find((r) => r.kind === kind);
+  return RESOURCE_TYPES.find((r) => r.kind === kind) ?? customKinds.get(kind);
 }
 
 /** `resource.group` as API errors name a resource (`deployments.apps`, or `pods`). */

@@ -11,9 +11,15 @@ import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { badRequest, expired, notFound } from './status.js';
 import { sendJson, type ResponseOptions } from './http-util.js';
 import { toTable, wantsTable } from './table.js';
+import { printTable } from './printers.js';
 
 /** The default watch duration when a client gives no timeoutSeconds (real servers: 30–60 min). */
 const DEFAULT_WATCH_SECONDS = 1800;
+
+/** The Table of objects of a type: its own printer (custom resources, EndpointSlices) or table.ts's. */
+function table(type: ResourceType, objects: KubeObject[], listMeta: Record<string, string>, includeObject: string | null) {
+  return printTable(type, objects, listMeta, includeObject) ?? toTable(type.kind, objects, listMeta, includeObject);
+}
 
 function withType(obj: KubeObject, type: ResourceType): KubeObject {
   return { ...obj, kind: type.kind, apiVersion: groupVersion(type) };
@@ -86,14 +92,23 @@ export function listObjects(
   if (wantsTable(accept)) {
     const tableMeta = Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, String(v)]));
     delete tableMeta.remainingItemCount;
-    return toTable(type.kind, items.map((o) => withType(o, type)), tableMeta, query.get('includeObject'));
+    return table(type, items.map((o) => withType(o, type)), tableMeta, query.get('includeObject'));
   }
   const bare = items.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
   return { kind: `${type.kind}List`, apiVersion: groupVersion(type), metadata: meta, items: bare };
 }
 
-export function sendObject(res: ServerResponse, obj: KubeObject, accept: string | undefined, query: URLSearchParams, options: ResponseOptions) {
-  const body = wantsTable(accept) ? toTable(obj.kind, [obj], { resourceVersion: obj.metadata.resourceVersion ?? '' }, query.get('includeObject')) : obj;
+export function sendObject(
+  res: ServerResponse,
+  obj: KubeObject,
+  accept: string | undefined,
+  query: URLSearchParams,
+  options: ResponseOptions,
+  type?: ResourceType,
+) {
+  const meta = { resourceVersion: obj.metadata.resourceVersion ?? '' };
+  const includeObject = query.get('includeObject');
+  const body = wantsTable(accept) ? (type ? table(type, [obj], meta, includeObject) : toTable(obj.kind, [obj], meta, includeObject)) : obj;
   sendJson(res, 200, body, options);
 }
 
@@ -123,10 +138,10 @@ export function watchObjects(
   const encode = (obj: KubeObject) => {
     const typed = withType(obj, type);
     if (!asTable) return typed;
-    const table = toTable(type.kind, [typed], { resourceVersion: obj.metadata.resourceVersion ?? '' }, query.get('includeObject'));
-    if (!first) table.columnDefinitions = [];
+    const rows = table(type, [typed], { resourceVersion: obj.metadata.resourceVersion ?? '' }, query.get('includeObject'));
+    if (!first) rows.columnDefinitions = [];
     first = false;
-    return table;
+    return rows;
   };
   const ofType = (e: StoreEvent) => e.object.kind === type.kind;
   const rvParam = query.get('resourceVersion') ?? '';

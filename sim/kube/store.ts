@@ -1,18 +1,21 @@
 /**
  * The simulated cluster's object store: every object in memory, a resourceVersion counter, a
  * history of watch events, the controllers that derive pods and Endpoints, and the scenario hooks
- * that change pod status. It is also the ClusterView the simulated workloads use.
+ * that change pod status. It is also the ClusterView the simulated workloads use, keeping what the
+ * kubelet keeps per pod: emptyDir files, the containers' own files, what volumes showed at start,
+ * and which pods wait in ContainerCreating for a missing ConfigMap or Secret.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import type { ClusterView, DialResult, KubeObject } from './view.js';
+import type { ClusterView, DialResult, FileWriteResult, KubeObject } from './view.js';
 import { reconcile, type ControllerStore } from './controller.js';
-import { containerFiles } from './files.js';
+import { containerFiles, subPathFiles, volumeMountProblems, volumeProjections, writeTarget } from './files.js';
 import { ClusterNetwork } from './network.js';
 import { patchState, podStatus, runningState, type PodState, type PodStatusPatch } from './pod-status.js';
 import { resourceByKind } from './resources.js';
 import { parseLabelSelector } from './selectors.js';
 import { BOOTSTRAP_OBJECTS } from './bootstrap.js';
+import { defaultCustomResource, defaultCustomResourceDefinition } from './crd.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -69,6 +72,16 @@ export class ObjectStore implements ClusterView {
   private readonly podStates = new Map<string, PodState>();
   private readonly podIPs = new Map<string, string>();
   private readonly logs = new Map<string, LogEntry[]>();
+  /** Per pod uid: emptyDir volume name → relative path → content. */
+  private readonly emptyDirs = new Map<string, Map<string, Map<string, string>>>();
+  /** Per pod uid: container name → absolute path → content written outside its volumes. */
+  private readonly containerLayers = new Map<string, Map<string, Map<string, string>>>();
+  /** Per pod uid: container name → what its subPath mounts showed when the pod's volumes were set up. */
+  private readonly frozenSubPaths = new Map<string, Map<string, Map<string, string>>>();
+  /** Per pod uid: what the kubelet last wrote into each configMap/secret/projected volume. */
+  private readonly projections = new Map<string, Map<string, ReadonlyMap<string, string>>>();
+  /** Pods whose volumes the kubelet cannot set up yet (uid → the MountVolume messages). */
+  private readonly mountBlocked = new Map<string, string[]>();
   private readonly network = new ClusterNetwork((kind, ns) => this.liveList(kind, ns));
   private revision = 0;
   private oldestWatchable = 0;
@@ -183,7 +196,39 @@ export class ObjectStore implements ClusterView {
       write: (obj) => void this.write(obj),
       remove: (kind, ns, name) => void this.remove(kind, ns, name),
     };
+    this.retryVolumeMounts();
     reconcile(adapter);
+  }
+
+  /**
+   * The kubelet retrying the volumes of pods stuck in ContainerCreating: once every mounted
+   * ConfigMap/Secret (and listed key) exists, the containers start.
+   */
+  private retryVolumeMounts(): void {
+    if (this.mountBlocked.size === 0) return;
+    for (const pod of this.liveList('Pod')) {
+      const uid = pod.metadata.uid!;
+      if (!this.mountBlocked.has(uid)) continue;
+      const problems = volumeMountProblems(pod, (kind, ns, name) => this.liveGet(kind, ns, name));
+      if (problems.length > 0) {
+        this.mountBlocked.set(uid, problems);
+        continue;
+      }
+      this.mountBlocked.delete(uid);
+      patchState(this.podStates.get(uid)!, { phase: 'Running' });
+      this.freezeSubPaths(pod);
+      this.write(pod);
+    }
+  }
+
+  /** Takes the content of the pod's subPath mounts, which later ConfigMap/Secret updates do not reach. */
+  private freezeSubPaths(pod: KubeObject): void {
+    const lookup = (kind: string, ns: string | undefined, name: string) => this.liveGet(kind, ns, name);
+    const spec = pod.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] };
+    const byContainer = new Map<string, Map<string, string>>();
+    for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) byContainer.set(c.name, subPathFiles(pod, c.name, lookup));
+    this.frozenSubPaths.set(pod.metadata.uid!, byContainer);
+    this.projections.set(pod.metadata.uid!, volumeProjections(pod, lookup));
   }
 
   /** Stores an object after defaulting it as the API server would; a no-op when unchanged. */
@@ -210,6 +255,9 @@ export class ObjectStore implements ClusterView {
     if (!existing) return false;
     this.objects.get(kind)!.delete(keyOf(existing.metadata.namespace, name));
     if (kind === 'Pod') {
+      // emptyDir volumes and the containers' layers go with the pod.
+      for (const perPod of [this.emptyDirs, this.containerLayers, this.frozenSubPaths, this.projections]) perPod.delete(existing.metadata.uid!);
+      this.mountBlocked.delete(existing.metadata.uid!);
       this.podStates.delete(existing.metadata.uid!);
       this.assignedIPs.delete(this.podIPs.get(existing.metadata.uid!) ?? '');
       this.podIPs.delete(existing.metadata.uid!);
@@ -246,6 +294,10 @@ export class ObjectStore implements ClusterView {
         return;
       case 'Pod':
         return this.defaultPod(obj);
+      case 'CustomResourceDefinition':
+        return defaultCustomResourceDefinition(obj);
+      default:
+        return defaultCustomResource(obj, (name) => this.liveGet('CustomResourceDefinition', undefined, name), existing);
     }
   }
 
@@ -294,7 +346,18 @@ export class ObjectStore implements ClusterView {
     spec.dnsPolicy ??= 'ClusterFirst';
     spec.schedulerName ??= 'default-scheduler';
     spec.terminationGracePeriodSeconds ??= 30;
-    if (!this.podStates.has(uid)) this.podStates.set(uid, runningState(pod, new Date()));
+    if (!this.podStates.has(uid)) {
+      const state = runningState(pod, new Date());
+      this.podStates.set(uid, state);
+      // A missing non-optional ConfigMap/Secret volume keeps the pod Pending, ContainerCreating.
+      const problems = volumeMountProblems(pod, (kind, ns, name) => this.liveGet(kind, ns, name));
+      if (problems.length > 0) {
+        patchState(state, { phase: 'Pending' });
+        this.mountBlocked.set(uid, problems);
+      } else {
+        this.freezeSubPaths(pod);
+      }
+    }
     if (!this.podIPs.has(uid)) this.podIPs.set(uid, this.allocatePodIP());
     pod.status = podStatus(pod, this.podStates.get(uid)!, this.podIPs.get(uid), this.hostIP);
   }
@@ -357,7 +420,57 @@ export class ObjectStore implements ClusterView {
   containerFiles(namespace: string, pod: string, container?: string): Map<string, string> {
     const obj = this.liveGet('Pod', namespace, pod);
     if (!obj) return new Map();
-    return containerFiles(obj, container, (kind, ns, name) => this.liveGet(kind, ns, name));
+    const uid = obj.metadata.uid!;
+    return containerFiles(obj, container, (kind, ns, name) => this.liveGet(kind, ns, name), {
+      emptyDir: (volume) => this.emptyDirs.get(uid)?.get(volume),
+      frozenSubPaths: (name) => this.frozenSubPaths.get(uid)?.get(name),
+      ownLayer: (name) => this.containerLayers.get(uid)?.get(name),
+      lastProjection: (volume) => this.projections.get(uid)?.get(volume),
+      recordProjection: (volume, files) => {
+        let byVolume = this.projections.get(uid);
+        if (!byVolume) this.projections.set(uid, (byVolume = new Map()));
+        byVolume.set(volume, new Map(files));
+      },
+    });
+  }
+
+  writeContainerFile(namespace: string, pod: string, container: string, path: string, content: string): FileWriteResult {
+    return this.changeContainerFile(namespace, pod, container, path, content);
+  }
+
+  removeContainerFile(namespace: string, pod: string, container: string, path: string): FileWriteResult {
+    return this.changeContainerFile(namespace, pod, container, path, undefined);
+  }
+
+  /**
+   * The MountVolume.SetUp failures keeping a pod in ContainerCreating (the kubelet's FailedMount
+   * events); empty once its volumes are set up.
+   */
+  podMountProblems(namespace: string, pod: string): string[] {
+    const uid = this.liveGet('Pod', namespace, pod)?.metadata.uid;
+    return [...((uid && this.mountBlocked.get(uid)) || [])];
+  }
+
+  /** Writes (`content`) or removes (undefined) a file as a program in the container would. */
+  private changeContainerFile(namespace: string, pod: string, container: string, path: string, content: string | undefined): FileWriteResult {
+    const obj = this.liveGet('Pod', namespace, pod);
+    const target = obj && writeTarget(obj, container, path);
+    if (!obj || !target) return { ok: false, errno: 'ENOENT', message: `[Errno 2] No such file or directory: '${path}'` };
+    if (target.kind === 'readOnly') return { ok: false, errno: 'EROFS', message: `[Errno 30] Read-only file system: '${path}'` };
+    const uid = obj.metadata.uid!;
+    const [perPod, key, file] =
+      target.kind === 'emptyDir' ? [this.emptyDirs, target.volume, target.relativePath] : [this.containerLayers, container, target.path];
+    if (file === '' || file === '/') return { ok: false, errno: 'EISDIR', message: `[Errno 21] Is a directory: '${path}'` };
+    let volumes = perPod.get(uid);
+    if (!volumes) perPod.set(uid, (volumes = new Map()));
+    let files = volumes.get(key);
+    if (!files) volumes.set(key, (files = new Map()));
+    if (content !== undefined) {
+      files.set(file, content);
+      return { ok: true };
+    }
+    if (!files.delete(file)) return { ok: false, errno: 'ENOENT', message: `[Errno 2] No such file or directory: '${path}'` };
+    return { ok: true };
   }
 
   lookupHost(host: string, fromNamespace: string): { name: string; address: string } | undefined {

@@ -27,16 +27,33 @@ export interface KubeObject {
 
 export type DialResult = { address: string; port: number } | { error: string };
 
+/**
+ * The outcome of a container's file write or removal, with the errno a program in the container
+ * would get (`EROFS` on a configMap/secret mount, `ENOENT` removing a missing file, `EISDIR`,
+ * `ENOENT` when the pod or container does not exist).
+ */
+export type FileWriteResult = { ok: true } | { ok: false; errno: 'EROFS' | 'ENOENT' | 'EISDIR'; message: string };
+
 export interface ClusterView {
   /** One object by kind (`Pod`, `Service`, `Endpoints`, `ConfigMap`, `Secret`, `Deployment`, …). */
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
   /** Objects of a kind, optionally in one namespace and matching a label selector (`a=b,c!=d`). */
   list(kind: string, namespace?: string, labelSelector?: string): KubeObject[];
   /**
-   * The files a container sees, computed from the pod spec: a file exists only where a
-   * volumeMount of a configMap/secret volume puts it (items/subPath honoured). Path → content.
+   * The files a container sees, computed from the pod spec: where a volumeMount of a
+   * configMap/secret/projected volume puts them (items/subPath honoured), what the pod's
+   * containers wrote into a mounted emptyDir, and what the container wrote into its own layer.
+   * Path → content.
    */
   containerFiles(namespace: string, pod: string, container?: string): Map<string, string>;
+  /**
+   * A container writes a file: into the emptyDir volume it mounts there (every container of the
+   * pod mounting that volume sees it at its own mountPath, until the pod is deleted), or into its
+   * own layer; refused (`EROFS`) on configMap/secret/projected and `readOnly` mounts.
+   */
+  writeContainerFile(namespace: string, pod: string, container: string, path: string, content: string): FileWriteResult;
+  /** A container removes a file it can write (see writeContainerFile); `ENOENT` when there is none. */
+  removeContainerFile(namespace: string, pod: string, container: string, path: string): FileWriteResult;
   /**
    * Cluster DNS as seen from a pod in `fromNamespace`: `svc`, `svc.ns`, `svc.ns.svc`,
    * `svc.ns.svc.cluster.local` → the Service's clusterIP; an IP literal → itself.

@@ -51,6 +51,8 @@ export interface BridgeOptions extends RewriteOptions {
   sdBaseUrl: string;
   /** refresh_interval of the generated http_sd_configs (default `1s`). */
   refreshInterval?: string;
+  /** First segment of the generated paths (default `sd`), so that successive configurations differ. */
+  pathPrefix?: string;
 }
 
 export interface BridgedConfig {
@@ -132,6 +134,18 @@ function resolveNamespaces(sd: Obj, ownNamespace: string | undefined, jobName: s
   return names;
 }
 
+/**
+ * What holds `kubernetes_sd_configs`: each scrape job, then each Alertmanager of `alerting`
+ * (named `alertmanager/<i>` in log lines), with the path segment its SD entries are served under.
+ */
+function sdHolders(doc: Obj): Array<{ holder: Obj; name: string; segment: string }> {
+  const holders = scrapeConfigs(doc).map((job, i) => ({ holder: job, name: String(job.job_name), segment: String(i) }));
+  const alerting = isObj(doc.alerting) ? doc.alerting : undefined;
+  const alertmanagers = Array.isArray(alerting?.alertmanagers) ? alerting.alertmanagers.filter(isObj) : [];
+  alertmanagers.forEach((am, i) => holders.push({ holder: am, name: `alertmanager/${i}`, segment: `alerting/${i}` }));
+  return holders;
+}
+
 function kubernetesSdEntries(job: Obj): Obj[] {
   const list = job.kubernetes_sd_configs;
   if (list === undefined || list === null) return [];
@@ -152,9 +166,8 @@ function prepare(configYaml: string, opts: RewriteOptions): Obj {
  */
 export function rewriteScrapeConfig(configYaml: string, opts: RewriteOptions): string {
   const doc = prepare(configYaml, opts);
-  for (const job of scrapeConfigs(doc)) {
+  for (const { holder: job, name: jobName } of sdHolders(doc)) {
     for (const sd of kubernetesSdEntries(job)) {
-      const jobName = String(job.job_name);
       const names = resolveNamespaces(sd, opts.namespace, jobName);
       if (isObj(sd.namespaces)) {
         delete sd.namespaces.own_namespace;
@@ -166,7 +179,7 @@ export function rewriteScrapeConfig(configYaml: string, opts: RewriteOptions): s
       sd.authorization = { type: 'Bearer', credentials_file: opts.tokenFile };
     }
   }
-  return YAML.stringify(doc, { lineWidth: 0 });
+  return YAML.stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /**
@@ -176,14 +189,14 @@ export function rewriteScrapeConfig(configYaml: string, opts: RewriteOptions): s
 export function bridgeKubernetesSd(configYaml: string, opts: BridgeOptions): BridgedConfig {
   const doc = prepare(configYaml, opts);
   const base = opts.sdBaseUrl.replace(/\/+$/, '');
+  const prefix = opts.pathPrefix ?? 'sd';
   const sources: BridgedConfig['sources'] = [];
-  scrapeConfigs(doc).forEach((job, jobIndex) => {
+  sdHolders(doc).forEach(({ holder: job, name: jobName, segment }) => {
     const entries = kubernetesSdEntries(job);
     if (entries.length === 0) return;
-    const jobName = String(job.job_name);
     const httpSd = Array.isArray(job.http_sd_configs) ? job.http_sd_configs : [];
     entries.forEach((sd, sdIndex) => {
-      const path = `/sd/${jobIndex}/${sdIndex}`;
+      const path = `/${prefix}/${segment}/${sdIndex}`;
       const selectors = Array.isArray(sd.selectors)
         ? sd.selectors.filter(isObj).map((s) => ({
             role: String(s.role),
@@ -203,5 +216,5 @@ export function bridgeKubernetesSd(configYaml: string, opts: BridgeOptions): Bri
     delete job.kubernetes_sd_configs;
     job.http_sd_configs = httpSd;
   });
-  return { yaml: YAML.stringify(doc, { lineWidth: 0 }), sources };
+  return { yaml: YAML.stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }), sources };
 }

@@ -54,6 +54,8 @@ export interface PrometheusOptions {
   readyTimeoutMs?: number;
   /** Receives every log line as it is written (e.g. to feed the pod's log). */
   onLog?: (line: string) => void;
+  /** More command-line flags (e.g. `--web.enable-lifecycle`, `--web.route-prefix=/`). */
+  extraArgs?: string[];
 }
 
 export interface PrometheusServer {
@@ -64,6 +66,13 @@ export interface PrometheusServer {
   configYaml: string;
   /** The discovery mode in use. */
   kubernetesSd: 'native' | 'bridge';
+  /**
+   * Loads a new configuration (prometheus.yml as found in the pod), as a config reloader does:
+   * rewritten like the first, written over the config file, then `POST /-/reload` when the
+   * lifecycle API is enabled, else SIGHUP. Resolves once Prometheus answered the reload (with
+   * an error when it rejected the configuration); the previous discovery stops afterwards.
+   */
+  reload(configYaml: string): Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; removes the temporary directories. Idempotent. */
   stop(): Promise<void>;
   /** Everything logged so far, one line each. */
@@ -147,15 +156,26 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   try {
     const access = { apiServerUrl: opts.apiServerUrl, caFile: opts.caFile, tokenFile: opts.tokenFile };
     const rewrite = { ...access, scrapeInterval: opts.scrapeInterval, namespace: opts.namespace };
-    let configYaml: string;
-    if (mode === 'native') {
-      configYaml = rewriteScrapeConfig(opts.configYaml, rewrite);
-    } else {
-      sd = await startSdServer(opts.host, access, log);
-      const bridged = bridgeKubernetesSd(opts.configYaml, { ...rewrite, sdBaseUrl: sd.url });
-      configYaml = bridged.yaml;
-      sd.serve(bridged.sources);
-    }
+    let generation = 0;
+    let release: (() => void) | undefined;
+    /** The configuration as this Prometheus loads it, and what to do once it is loaded. */
+    const prepareConfig = (yaml: string): { configYaml: string; commit: () => void } => {
+      if (mode === 'native') return { configYaml: rewriteScrapeConfig(yaml, rewrite), commit: () => undefined };
+      const bridged = bridgeKubernetesSd(yaml, { ...rewrite, sdBaseUrl: sd!.url, pathPrefix: generation === 0 ? 'sd' : `sd${generation}` });
+      generation++;
+      const releaseNew = sd!.serve(bridged.sources);
+      return {
+        configYaml: bridged.yaml,
+        commit: () => {
+          release?.();
+          release = releaseNew;
+        },
+      };
+    };
+    if (mode === 'bridge') sd = await startSdServer(opts.host, access, log);
+    const first = prepareConfig(opts.configYaml);
+    first.commit();
+    let configYaml = first.configYaml;
     const configFile = join(workDir, 'prometheus.yml');
     await writeFile(configFile, configYaml);
 
@@ -166,6 +186,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       `--storage.tsdb.path=${opts.dataDir ?? join(workDir, 'data')}`,
       `--web.listen-address=${opts.host}:${port}`,
       '--log.level=info',
+      ...(opts.extraArgs ?? []),
     ];
     const [command, commandArgs] = withParentDeathSignal(binary, args);
     const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -184,12 +205,25 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     await waitReady(url, exited, opts.readyTimeoutMs ?? 20_000, tail);
 
     let stopping: Promise<void> | undefined;
-    return {
+    const lifecycle = (opts.extraArgs ?? []).includes('--web.enable-lifecycle');
+    const server: PrometheusServer = {
       url,
       process: proc,
       configYaml,
       kubernetesSd: mode,
       logs: () => lines.join('\n'),
+      async reload(yaml: string) {
+        const next = prepareConfig(yaml);
+        await writeFile(configFile, next.configYaml);
+        try {
+          if (lifecycle) await postReload(url);
+          else proc.kill('SIGHUP');
+        } finally {
+          next.commit();
+        }
+        configYaml = next.configYaml;
+        server.configYaml = configYaml;
+      },
       stop() {
         stopping ??= (async () => {
           await terminate(proc, exited);
@@ -198,11 +232,27 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
         return stopping;
       },
     };
+    return server;
   } catch (err) {
     if (child) await terminate(child.proc, child.exited);
     await cleanup();
     throw err;
   }
+}
+
+/** `POST /-/reload`; rejects with Prometheus's answer when it refused the configuration. */
+function postReload(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/-/reload`, { method: 'POST', agent: false, timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`reload failed (${res.statusCode}): ${body.trim()}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('reload timed out')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function waitReady(
