@@ -48,7 +48,7 @@ interface Case {
 }
 
 const DURATION = /expected e\.g\. 90, 90s, 2m or 1m30s/;
-const SERVICE = /expected name:port, e\.g\. prometheus:9090/;
+const SERVICE = /expected name:port or namespace\/name:port, e\.g\. prometheus:9090/;
 const SELECTOR = /expected comma-separated requirements such as app=prometheus/;
 const URL_FORM = /expected (e\.g\. )?(an )?http/;
 const DIRECT = { access: 'direct', 'prometheus-url': 'http://prometheus.example.com', 'grafana-url': 'http://grafana.example.com' };

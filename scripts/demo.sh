@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo needs (Debian's prometheus, the npm packages), builds, and runs the
-# metrics-flow-check CLI against the simulated TaskFlow cluster. Arguments go to the demo:
-#   scripts/demo.sh [--scenario NAME] [--list] [--lang fr]
+# metrics-flow-check CLI against a simulated cluster (TaskFlow unless --stack says). Arguments go to the demo:
+#   scripts/demo.sh [--stack taskflow|kube-prometheus|kube-prometheus-stack|prometheus-grafana-charts] [--scenario NAME] [--list] [--lang fr]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v prometheus >/dev/null 2>&1; then

@@ -133,7 +133,7 @@ export const clusterAccess: Check = {
     const execMissing = missingOptional.filter((n) => n.subresource === 'exec');
     const notes = [
       ...(execMissing.length ? [`without ${execMissing.map(describePermission).join(' and ')} the datasource file is checked from the pod spec only`] : []),
-      ...missingOptional.filter((n) => n.resource === 'secrets').map((n) => `without ${describePermission(n)} the datasource Secret is checked through the file Grafana sees`),
+      ...missingOptional.filter((n) => n.resource === 'secrets').map((n) => `without ${describePermission(n)} ${n.verb === 'list' ? 'a datasource in a labelled Secret' : 'the datasource Secret'} is checked through the file Grafana sees`),
     ];
     return pass(`API server ${cluster.server} answered (Kubernetes ${version}); the credentials may read everything the checks need${notes.length ? `; ${notes.join('; ')}` : ''}`, { details });
   },

@@ -287,7 +287,8 @@ async function monitorFindings(op: Operator, m: Monitor, endpoint?: number): Pro
   }
 
   // In the configuration (or the configuration unread): discovery found nothing.
-  const job = jobs?.[0];
+  // A job without Kubernetes discovery in the running configuration says nothing of its namespaces: the monitor does.
+  const job = jobs?.[0]?.sd.length ? jobs[0] : undefined;
   const namespaces = job ? jobNamespaces(job, op.prometheus.namespace) : targetNamespaces(m, op.spec);
   const scope: DiscoveryScope = job
     ? { ...jobsScope([job], op.prometheus.namespace), consequence: `Prometheus discovers no target of ${name}` }

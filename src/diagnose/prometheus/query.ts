@@ -78,6 +78,15 @@ export async function queryFindings(p: Probe, reason: Reason | undefined): Promi
     p.findings.push(notScrapedYet(p, interval));
     return;
   }
+  // The job has no target at all: time will not help (prometheus-targets says why).
+  const jobs = [...new Set(allTargets.map((t) => t.scrapePool))];
+  if (scrapeJob && !targets.length && query.includes(scrapeJob)) {
+    p.findings.push({
+      cause: `Scrape job ${scrapeJob} has no active target (Prometheus scrapes: ${jobs.join(', ')}), so ${query} has no series to return`,
+      fix: `Make Prometheus discover the job's pods first (see the prometheus-targets diagnosis)`,
+    });
+    return;
+  }
   // Scraped, but only since Prometheus started moments ago.
   const started = promPod?.status?.containerStatuses?.map((s) => s.state?.running?.startedAt).find(Boolean);
   const age = started ? Date.now() - new Date(started).getTime() : Infinity;
@@ -90,14 +99,6 @@ export async function queryFindings(p: Probe, reason: Reason | undefined): Promi
     return;
   }
 
-  const jobs = [...new Set(allTargets.map((t) => t.scrapePool))];
-  if (scrapeJob && !targets.length && query.includes(scrapeJob)) {
-    p.findings.push({
-      cause: `Scrape job ${scrapeJob} has no active target (Prometheus scrapes: ${jobs.join(', ')}), so ${query} has no series to return`,
-      fix: `Make Prometheus discover the job's pods first (see the prometheus-targets diagnosis)`,
-    });
-    return;
-  }
   const selector = firstSelector(query);
   const labelsShown = scrapedTargets.slice(0, 3).map((t) => `target labels: {${Object.entries(t.labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`);
   if (selector) {
