@@ -154,3 +154,49 @@ describe('kube-prometheus: the datasource Secret', () => {
     expect(outcome.summary).toBe(`pod ${KP_GRAFANA_POD} sees /etc/grafana/provisioning/datasources/datasources.yaml, identical to Secret monitoring/grafana-datasources`);
   });
 });
+
+describe('grafana-operator: GrafanaDatasource objects', () => {
+  /** kube-prometheus's Grafana, its datasource delivered by grafana-operator instead of a Secret volume. */
+  function operatorCluster(conditions: Record<string, string>[] = [{ type: 'DatasourceSynchronized', status: 'True', reason: 'ApplySuccessful' }]) {
+    const cluster = kubePrometheusCluster();
+    const pod = cluster.pods.find((p) => p.metadata?.name === KP_GRAFANA_POD)!;
+    pod.spec!.volumes = pod.spec!.volumes!.filter((v) => v.name !== 'grafana-datasources');
+    pod.spec!.containers[0]!.volumeMounts = pod.spec!.containers[0]!.volumeMounts!.filter((m) => m.name !== 'grafana-datasources');
+    cluster.setFile(KP_GRAFANA_POD, '/etc/grafana/provisioning/datasources/datasources.yaml', undefined);
+    cluster.customs.set('grafana.integreatly.org/grafanadatasources', [
+      {
+        apiVersion: 'grafana.integreatly.org/v1beta1',
+        kind: 'GrafanaDatasource',
+        metadata: { name: 'prometheus', namespace: MONITORING },
+        spec: { instanceSelector: { matchLabels: { dashboards: 'grafana' } }, datasource: { name: 'prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus-k8s.monitoring.svc:9090', isDefault: true } },
+        status: { conditions, uid: 'prom-uid' },
+      },
+    ]);
+    return cluster;
+  }
+
+  it('discovery finds the route, and the checks pass on a synchronized GrafanaDatasource', async () => {
+    const stack = await kubePrometheus(operatorCluster());
+    expect(stack.found.datasource.ok && stack.found.datasource.value.delivery).toBe('grafana-operator');
+    const configmap = await attempt(datasourceConfigmap, stack);
+    expect(configmap.status).toBe('pass');
+    expect(configmap.summary).toBe('GrafanaDatasource monitoring/prometheus provisions "prometheus" (prometheus, http://prometheus-k8s.monitoring.svc:9090) → Service monitoring/prometheus-k8s:9090');
+    const mounted = await attempt(datasourceMounted, stack);
+    expect(mounted).toMatchObject({ status: 'pass', summary: "no file to mount: grafana-operator GrafanaDatasource prometheus in monitoring delivers the datasource through Grafana's API" });
+  });
+
+  it("fails the datasource-configmap check with the object's failing condition", async () => {
+    const stack = await kubePrometheus(operatorCluster([{ type: 'DatasourceSynchronized', status: 'False', reason: 'ApplyFailed', message: '[PUT /datasources/uid/{uid}][403] updateDataSourceByUidForbidden' }]));
+    const outcome = await attempt(datasourceConfigmap, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('GrafanaDatasource monitoring/prometheus (datasource "prometheus") is not applied to Grafana: condition DatasourceSynchronized=False (ApplyFailed): [PUT /datasources/uid/{uid}][403] updateDataSourceByUidForbidden');
+    expect(outcome.reason?.code).toBe('provisioning.operator-failed');
+  });
+
+  it('a datasource the operator provides is not "only in Grafana\'s database"', async () => {
+    const stack = await kubePrometheus(operatorCluster());
+    stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer([{ ...SEED_DATASOURCE, uid: 'prom-uid', name: 'prometheus', url: 'http://prometheus-k8s.monitoring.svc:9090' }])));
+    const outcome = await attempt(grafanaDatasource, stack);
+    expect(outcome.status).toBe('pass');
+  });
+});

@@ -14,7 +14,7 @@ import type { SourceObject } from '../stack/types.js';
 import { isReason } from '../reasons.js';
 import type { CheckOutcome } from '../types.js';
 import { fail, need, pass, warn, type Check, type CheckContext } from './check.js';
-import { chooseDatasource, filesInContainer, grafanaPodOf, objectText, provided, provisioningFiles, readSources, type Provided } from './provisioning.js';
+import { chooseDatasource, filesInContainer, grafanaPodOf, objectText, provided, provisioningFiles, readSources, type Provided, type SourceRead } from './provisioning.js';
 
 export const datasourceConfigmap: Check = {
   id: 'datasource-configmap',
@@ -43,6 +43,10 @@ export const datasourceConfigmap: Check = {
         );
       }
     }
+    if (route.delivery === 'grafana-operator') {
+      const failing = operatorFailure(sources.reads, stack.expect.datasourceName);
+      if (failing) return failing;
+    }
     const missing = sources.reads.find((r) => r.state === 'missing');
     if (missing && !sources.reads.some((r) => r.state === 'ok')) {
       const o = missing.object;
@@ -54,7 +58,7 @@ export const datasourceConfigmap: Check = {
     }
     const forbidden = sources.reads.find((r) => r.state === 'forbidden');
     if (forbidden && !sources.reads.some((r) => r.state === 'ok')) return fromContainer(ctx, forbidden.object);
-    const byObject = provisioningFiles(sources);
+    const byObject = provisioningFiles(sources.reads);
     const files = byObject.flatMap((x) => x.files.map((f) => ({ ...f, object: x.object })));
     const first = byObject[0]?.object ?? (sources.reads[0]?.object as SourceObject);
     if (!files.length) {
@@ -66,12 +70,34 @@ export const datasourceConfigmap: Check = {
         { retryable: false },
       );
     }
-    const outcome = await judge(ctx, provided(sources), files.find((f) => f.error), byObject.map((x) => x.object));
+    const outcome = await judge(ctx, provided(sources.reads), files.find((f) => f.error), byObject.map((x) => x.object));
     // The datasource may be in an object the credentials may not read (a labelled Secret): the file Grafana sees decides.
     if (forbidden && isReason(outcome.reason, 'provisioning.no-datasource')) return fromContainer(ctx, forbidden.object);
     return outcome;
   },
 };
+
+/** Conditions of a GrafanaDatasource that say its datasource is not in Grafana (controllers/datasource_controller.go). */
+const FAILING_WHEN_TRUE = new Set(['NoMatchingInstance', 'InvalidSpec', 'Suspended']);
+
+/** The GrafanaDatasource of the expected datasource not applied to Grafana, per its status conditions. */
+function operatorFailure(reads: readonly SourceRead[], wanted: string | undefined): CheckOutcome | undefined {
+  for (const r of reads) {
+    const ds = provided([r])[0];
+    if (!ds || (wanted ? ds.name !== wanted : ds.type !== 'prometheus')) continue;
+    const c = r.conditions?.find((x) => (x.type === 'DatasourceSynchronized' && x.status === 'False') || (FAILING_WHEN_TRUE.has(x.type ?? '') && x.status === 'True'));
+    if (!c) continue;
+    const condition = `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`;
+    return fail(
+      `${objectText(r.object)} (datasource "${ds.name}") is not applied to Grafana: condition ${condition}`,
+      c.type === 'NoMatchingInstance'
+        ? "Its spec.instanceSelector matches no Grafana object: give the Grafana object the selector's labels, or fix the selector."
+        : "Fix what Grafana answered the operator (the condition's message); the operator retries every resyncPeriod.",
+      { code: 'provisioning.operator-failed', object: objectText(r.object), condition },
+    );
+  }
+  return undefined;
+}
 
 /** Judges the provisioned datasources: the expected one exists, is Prometheus, has the URL, which leads to a Service port. */
 async function judge(

@@ -56,6 +56,9 @@ export const datasourceMounted: Check = {
         { code: 'mount.not-mounted', dir: route.dir },
       );
     }
+    if (route.delivery === 'grafana-operator') {
+      return pass(`no file to mount: ${route.description} deliver${route.objects.length === 1 ? 's' : ''} the datasource through Grafana's API`);
+    }
     const sources = await readSources(view, route);
     if (route.delivery === 'sidecar' && route.sidecar) return viaSidecar(stack, view, grafana, route, route.sidecar, pod, sources.reads);
     return viaVolume(stack, view, grafana, route, pod, sources.reads);

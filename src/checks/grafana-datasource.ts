@@ -18,7 +18,7 @@ async function provisionedList(view: ClusterView, stack: Stack): Promise<Provide
   try {
     const sources = await readSources(view, stack.datasource.value);
     if (sources.reads.some((r) => r.state !== 'ok') && !sources.reads.some((r) => r.state === 'ok')) return undefined;
-    return provided(sources);
+    return provided(sources.reads);
   } catch (err) {
     if (err instanceof KubeError) return undefined;
     throw err;

@@ -10,7 +10,7 @@ import { KubeError } from '../cluster.js';
 import { parseProvisioning, type ProvisionedDatasource, type ProvisioningFile } from '../datasource.js';
 import { pickPod } from '../stack/discover.js';
 import { sidecarSelector } from '../stack/route.js';
-import type { DatasourceRoute, SourceObject, Stack } from '../stack/types.js';
+import { GRAFANA_DATASOURCE_CR, type DatasourceRoute, type SourceObject, type Stack } from '../stack/types.js';
 import type { ClusterView } from '../view.js';
 
 /** One provisioning object as read: its files (decoded), or why it could not be read. */
@@ -22,6 +22,8 @@ export interface SourceRead {
   /** The object's labels and annotations (sidecar routes). */
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
+  /** A GrafanaDatasource's status conditions. */
+  readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string; readonly message?: string }[];
 }
 
 export interface Sources {
@@ -52,6 +54,7 @@ function fromConfigMap(cm: V1ConfigMap): Record<string, string> {
 
 /** Reads one object; a refused Secret read is `forbidden` (the file in the container decides then). */
 async function readObject(view: ClusterView, object: SourceObject): Promise<SourceRead> {
+  if (object.kind === 'GrafanaDatasource') return { object, state: 'missing', data: {} };
   try {
     if (object.kind === 'ConfigMap') {
       const cm = await view.configMap(object.namespace, object.name);
@@ -65,8 +68,30 @@ async function readObject(view: ClusterView, object: SourceObject): Promise<Sour
   }
 }
 
+/**
+ * grafana-operator's GrafanaDatasource objects, each read as the provisioning file it stands for
+ * (its spec.datasource) with its status conditions.
+ */
+async function operatorSources(view: ClusterView, route: DatasourceRoute): Promise<Sources> {
+  const ns = route.objects[0]?.namespace;
+  const list = await view.custom(GRAFANA_DATASOURCE_CR, ns);
+  const reads: SourceRead[] = list.map((o) => {
+    const ds = o.spec?.datasource;
+    const conditions = Array.isArray(o.status?.conditions) ? (o.status.conditions as SourceRead['conditions']) : [];
+    return {
+      object: { kind: 'GrafanaDatasource', namespace: o.metadata?.namespace ?? ns ?? '', name: o.metadata?.name ?? '' },
+      state: 'ok',
+      data: { 'spec.datasource.yaml': JSON.stringify({ apiVersion: 1, datasources: ds && typeof ds === 'object' ? [ds] : [] }) },
+      labels: o.metadata?.labels ?? {},
+      ...(conditions ? { conditions } : {}),
+    };
+  });
+  return { route, reads };
+}
+
 /** The objects the route provisions from, read this attempt. */
 export async function readSources(view: ClusterView, route: DatasourceRoute): Promise<Sources> {
+  if (route.delivery === 'grafana-operator') return operatorSources(view, route);
   if (route.delivery === 'sidecar' && route.sidecar && !route.chosen) {
     const s = route.sidecar;
     const selector = sidecarSelector(s);
@@ -107,8 +132,8 @@ export async function readSources(view: ClusterView, route: DatasourceRoute): Pr
 }
 
 /** The provisioning files of the readable sources, by object, parsed as Grafana parses them. */
-export function provisioningFiles(sources: Sources): { object: SourceObject; files: ProvisioningFile[] }[] {
-  const ok = sources.reads.filter((r) => r.state === 'ok');
+export function provisioningFiles(reads: readonly SourceRead[]): { object: SourceObject; files: ProvisioningFile[] }[] {
+  const ok = reads.filter((r) => r.state === 'ok');
   // Grafana allows one default datasource across all the files it reads: parse them together.
   const keyed: Record<string, string> = {};
   const owner = new Map<string, SourceObject>();
@@ -131,8 +156,8 @@ function relabel(f: ProvisioningFile, file: string): ProvisioningFile {
 }
 
 /** Every provisioned datasource, with its object. */
-export function provided(sources: Sources): Provided[] {
-  return provisioningFiles(sources).flatMap(({ object, files }) => files.flatMap((f) => f.datasources.map((d) => ({ ...d, object }))));
+export function provided(reads: readonly SourceRead[]): Provided[] {
+  return provisioningFiles(reads).flatMap(({ object, files }) => files.flatMap((f) => f.datasources.map((d) => ({ ...d, object }))));
 }
 
 /**

@@ -26,6 +26,7 @@ export function describeStack(stack: Stack): string {
     const r = stack.datasource.value;
     if (r.delivery === 'sidecar' && r.sidecar) return `, datasource sidecar ${sidecarSelector(r.sidecar)}`;
     if (r.delivery === 'none') return ', no datasource provisioning mounted';
+    if (r.delivery === 'grafana-operator') return `, datasource from ${r.description}`;
     if (r.delivery === 'unmounted') return `, datasource ${r.description}`;
     return `, datasource from ${r.objects.map((o) => `${o.kind} ${o.name}`).join(' + ')}`;
   });

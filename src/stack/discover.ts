@@ -15,7 +15,7 @@ import { isReady } from '../endpoint.js';
 import type { ObjectChoice, ServiceRef, Settings } from '../types.js';
 import { PROFILES, profileOf, type Facts } from './profiles/index.js';
 import { grafanaContainer, provisioningDir, routeOf, sidecarOf, sidecarSelector } from './route.js';
-import type { CredentialSource, DatasourceRoute, Found, GrafanaSite, Owner, PrometheusSite, Problem, ServiceSite, Stack, Workload } from './types.js';
+import { GRAFANA_DATASOURCE_CR, type CredentialSource, type DatasourceRoute, type Found, type GrafanaSite, type Owner, type PrometheusSite, type Problem, type ServiceSite, type Stack, type Workload } from './types.js';
 
 type Component = 'prometheus' | 'grafana';
 
@@ -88,6 +88,7 @@ class Discovery {
     if (this.settings.stack !== 'auto') this.evidence.unshift(`stack ${profile.kind} (the stack input)`);
     else if (why) this.evidence.unshift(`${profile.kind}: ${why}`);
     if (grafanaPod && route?.delivery === 'none' && profile.kind === 'taskflow') route = routeOf(grafanaPod, container, dir, sidecar, TASKFLOW_DATASOURCE);
+    if (route?.delivery === 'none' && graf.instance) route = (await this.operatorRoute(graf.instance.namespace, dir)) ?? route;
 
     const defaults = profile.defaults(facts);
     const prometheus = this.prometheusSite(prom, operator);
@@ -283,6 +284,27 @@ class Discovery {
       this.evidence.push(`Prometheus Operator: Prometheus ${ns}/${name} (pods labelled operator.prometheus.io/name=${name})`);
       return { name, namespace: ns };
     }
+  }
+
+  /** grafana-operator's GrafanaDatasource objects in Grafana's namespace, when the cluster has them. */
+  private async operatorRoute(namespace: string, dir: string): Promise<DatasourceRoute | undefined> {
+    let objects: CustomObject[];
+    try {
+      objects = await this.cluster.listCustom(GRAFANA_DATASOURCE_CR, namespace, undefined, this.signal);
+    } catch (err) {
+      if (!(err instanceof KubeError)) throw err;
+      if (err.status === 403) this.note(`GrafanaDatasource objects (grafana.integreatly.org) in ${namespace} could not be listed: list grafanadatasources is forbidden`);
+      return undefined;
+    }
+    if (!objects.length) return undefined;
+    const names = objects.map((o) => o.metadata?.name ?? '');
+    this.evidence.push(`grafana-operator: GrafanaDatasource ${names.map((n) => `${namespace}/${n}`).join(', ')}`);
+    return {
+      delivery: 'grafana-operator',
+      dir,
+      objects: names.map((name) => ({ kind: 'GrafanaDatasource', namespace, name })),
+      description: `grafana-operator GrafanaDatasource ${names.join(', ')} in ${namespace}`,
+    };
   }
 
   // ---- the sites -------------------------------------------------------------------------

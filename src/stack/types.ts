@@ -96,9 +96,12 @@ export interface GrafanaSite {
   readonly credentials?: CredentialSource;
 }
 
-/** An object that carries provisioning files, and which of its keys land where. */
+/** grafana-operator's datasource objects. */
+export const GRAFANA_DATASOURCE_CR = { group: 'grafana.integreatly.org', version: 'v1beta1', plural: 'grafanadatasources' } as const;
+
+/** An object that carries provisioning files (or, for grafana-operator, a datasource), and which of its keys land where. */
 export interface SourceObject {
-  readonly kind: 'ConfigMap' | 'Secret';
+  readonly kind: 'ConfigMap' | 'Secret' | 'GrafanaDatasource';
   readonly namespace: string;
   readonly name: string;
   /** A volume's `items` (key → relative path); absent: every key under its own name. */

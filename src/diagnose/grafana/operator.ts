@@ -5,12 +5,13 @@
  * with reason ApplyFailed, or `NoMatchingInstance`, `InvalidSpec`, `Suspended` True. A failing
  * condition of the object that defines the datasource is the finding, quoted.
  */
-import { KubeError, type CustomObject, type CustomResource } from '../../cluster.js';
+import { KubeError, type CustomObject } from '../../cluster.js';
+import { GRAFANA_DATASOURCE_CR } from '../../stack/types.js';
 import type { Finding, ObjectRef } from '../types.js';
 import type { Probe } from './probe.js';
 import { clip, refText } from './text.js';
 
-export const GRAFANA_DATASOURCE_CR: CustomResource = { group: 'grafana.integreatly.org', version: 'v1beta1', plural: 'grafanadatasources' };
+export { GRAFANA_DATASOURCE_CR };
 
 interface Condition {
   readonly type?: string;

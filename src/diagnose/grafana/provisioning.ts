@@ -91,10 +91,10 @@ function predates(p: Probe, pod: V1Pod, object: SourceObject) {
 /** The object the pod mounts does not exist: another in the namespace that provisions the datasource is likely the one meant. */
 async function missingObject(p: Probe, missing: SourceObject): Promise<void> {
   const route = p.route;
-  if (!route) return;
+  if (!route || missing.kind === 'GrafanaDatasource') return;
   const stray = bestStray(
     p,
-    (await provisioningObjects(p, [missing.namespace], [missing.kind])).filter((x) => !route.objects.some((o) => sameObject(o, x.object))),
+    (await provisioningObjects(p, [missing.namespace], [missing.kind as 'ConfigMap' | 'Secret'])).filter((x) => !route.objects.some((o) => sameObject(o, x.object))),
   );
   const pod = await p.grafanaPod();
   if (stray && pod && route.delivery !== 'unmounted') {
