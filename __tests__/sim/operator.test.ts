@@ -369,7 +369,7 @@ describe('the real Prometheus of the operator pod', () => {
     expect(config.global.external_labels).toEqual({ prometheus: 'monitoring/k8s', prometheus_replica: 'prometheus-k8s-0' });
     const [am] = config.alerting.alertmanagers as Obj[];
     expect(am).toMatchObject({ api_version: 'v2', relabel_configs: expect.arrayContaining([expect.objectContaining({ source_labels: ['__meta_kubernetes_service_name'], regex: 'alertmanager-main' })]) });
-    expect(am!.http_sd_configs).toHaveLength(1);
+    expect(am!.kubernetes_sd_configs).toHaveLength(1);
     expect(config.alerting.alert_relabel_configs).toEqual([expect.objectContaining({ action: 'labeldrop', regex: 'prometheus_replica' })]);
   });
 

@@ -55,10 +55,22 @@ export interface BridgeOptions extends RewriteOptions {
   pathPrefix?: string;
 }
 
+/** A replaced `kubernetes_sd_configs` entry as written, for showing the configuration. */
+export interface BridgedEntry {
+  /** The `url` of the `http_sd_configs` entry that replaced it. */
+  url: string;
+  /** Its index in the `kubernetes_sd_configs` list of its job (or Alertmanager). */
+  index: number;
+  /** The entry (service-account files mapped like the rest of the configuration). */
+  entry: Record<string, unknown>;
+}
+
 export interface BridgedConfig {
   yaml: string;
   /** One entry per replaced `kubernetes_sd_configs` entry; `path` is its URL path on the SD server. */
   sources: Array<KubernetesSdSpec & { path: string }>;
+  /** The same entries (in the same order) as they were written. */
+  entries: BridgedEntry[];
 }
 
 type Obj = Record<string, unknown>;
@@ -191,6 +203,7 @@ export function bridgeKubernetesSd(configYaml: string, opts: BridgeOptions): Bri
   const base = opts.sdBaseUrl.replace(/\/+$/, '');
   const prefix = opts.pathPrefix ?? 'sd';
   const sources: BridgedConfig['sources'] = [];
+  const written: BridgedEntry[] = [];
   sdHolders(doc).forEach(({ holder: job, name: jobName, segment }) => {
     const entries = kubernetesSdEntries(job);
     if (entries.length === 0) return;
@@ -211,10 +224,11 @@ export function bridgeKubernetesSd(configYaml: string, opts: BridgeOptions): Bri
         selectors,
         path,
       });
+      written.push({ url: `${base}${path}`, index: sdIndex, entry: structuredClone(sd) });
       httpSd.push({ url: `${base}${path}`, refresh_interval: opts.refreshInterval ?? '1s' });
     });
     delete job.kubernetes_sd_configs;
     job.http_sd_configs = httpSd;
   });
-  return { yaml: YAML.stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }), sources };
+  return { yaml: YAML.stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false }), sources, entries: written };
 }

@@ -4,23 +4,30 @@
  * pods through the simulated API server with the prometheus service account's token.
  *
  * When the binary has no Kubernetes discovery built in (Debian's package has none), each
- * `kubernetes_sd_configs` entry is served by this package's pod discovery through
- * `http_sd_configs`; relabelling, scraping and the HTTP API are Prometheus's own either way.
+ * `kubernetes_sd_configs` entry is served by this package's discovery through `http_sd_configs`;
+ * relabelling, scraping and the HTTP API are Prometheus's own either way. The process then
+ * listens on another port of the pod IP, behind a front on the pod's port that forwards every
+ * request and shows the few answers that would reveal the bridge (the loaded configuration, the
+ * targets' discovered labels, the listen flags) as a Prometheus with Kubernetes discovery gives
+ * them (api-front.ts, bridge-view.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { assertLoopback } from '../exporters/net.js';
+import { startApiFront, type ApiFront } from './api-front.js';
+import { BridgeView } from './bridge-view.js';
 import { bridgeKubernetesSd, rewriteScrapeConfig } from './config.js';
 import { createWorkDir, terminate, track, withParentDeathSignal } from './process-guard.js';
 import { startSdServer, type SdServer } from './sd-server.js';
 
 export { bridgeKubernetesSd, parsePromDuration, rewriteScrapeConfig } from './config.js';
-export type { BridgeOptions, BridgedConfig, ClusterAccess, KubernetesSdSpec, RewriteOptions } from './config.js';
+export type { BridgeOptions, BridgedConfig, BridgedEntry, ClusterAccess, KubernetesSdSpec, RewriteOptions } from './config.js';
 
 export const DEFAULT_PROMETHEUS_BINARY = '/usr/bin/prometheus';
 
@@ -59,7 +66,7 @@ export interface PrometheusOptions {
 }
 
 export interface PrometheusServer {
-  /** `http://host:port` */
+  /** `http://host:port`: the pod's address (in bridge mode, the front of the process). */
   url: string;
   process: ChildProcess;
   /** The configuration Prometheus was started with. */
@@ -147,8 +154,11 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
 
   const workDir = await createWorkDir();
   let sd: SdServer | undefined;
+  let front: ApiFront | undefined;
+  let view: BridgeView | undefined;
   let child: { proc: ChildProcess; exited: Promise<number | string> } | undefined;
   const cleanup = async (): Promise<void> => {
+    await front?.stop();
     await sd?.stop();
     await rm(workDir, { recursive: true, force: true });
   };
@@ -163,6 +173,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       if (mode === 'native') return { configYaml: rewriteScrapeConfig(yaml, rewrite), commit: () => undefined };
       const bridged = bridgeKubernetesSd(yaml, { ...rewrite, sdBaseUrl: sd!.url, pathPrefix: generation === 0 ? 'sd' : `sd${generation}` });
       generation++;
+      view!.add(bridged.entries);
       const releaseNew = sd!.serve(bridged.sources);
       return {
         configYaml: bridged.yaml,
@@ -172,21 +183,43 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
         },
       };
     };
-    if (mode === 'bridge') sd = await startSdServer(opts.host, access, log);
+    const extraArgs = opts.extraArgs ?? [];
+    const frontArgs: string[] = [];
+    let processPort: number;
+    if (mode === 'bridge') {
+      sd = await startSdServer(opts.host, access, log);
+      // The pod's port is the front's; the process gets another one of the same address. What
+      // the process derives from its listen address must still be the pod's: the external URL
+      // (cmd/prometheus/main.go computeExternalURL: http://<hostname>:<listen port>/).
+      const hasExternalUrl = extraArgs.some((a) => a.startsWith('--web.external-url='));
+      const flags: Record<string, string> = {};
+      view = new BridgeView({ sdBaseUrl: sd.url, configDir: workDir, flags });
+      const upstream = { host: opts.host, port: 0 };
+      front = await startApiFront({ host: opts.host, port: opts.port, upstream, rewrites: apiRewrites(routePrefix(extraArgs), view) });
+      // Chosen once the front holds its port, so that the two cannot be the same.
+      processPort = upstream.port = await freePort(opts.host);
+      flags['web.listen-address'] = `${opts.host}:${front.port}`;
+      if (!hasExternalUrl) {
+        flags['web.external-url'] = '';
+        frontArgs.push(`--web.external-url=http://${hostname()}:${front.port}/`);
+      }
+    } else {
+      processPort = opts.port === 0 ? await freePort(opts.host) : opts.port;
+    }
     const first = prepareConfig(opts.configYaml);
     first.commit();
     let configYaml = first.configYaml;
     const configFile = join(workDir, 'prometheus.yml');
     await writeFile(configFile, configYaml);
 
-    const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
-    const url = `http://${opts.host}:${port}`;
+    const url = front?.url ?? `http://${opts.host}:${processPort}`;
     const args = [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${opts.dataDir ?? join(workDir, 'data')}`,
-      `--web.listen-address=${opts.host}:${port}`,
+      `--web.listen-address=${opts.host}:${processPort}`,
       '--log.level=info',
-      ...(opts.extraArgs ?? []),
+      ...frontArgs,
+      ...extraArgs,
     ];
     const [command, commandArgs] = withParentDeathSignal(binary, args);
     const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -200,6 +233,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       proc.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
       proc.once('error', (err) => resolve(err.message));
     });
+    // Without its process the pod's port refuses connections.
+    void exited.then(() => front?.shutdown());
     child = { proc, exited };
 
     await waitReady(url, exited, opts.readyTimeoutMs ?? 20_000, tail);
@@ -238,6 +273,31 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     await cleanup();
     throw err;
   }
+}
+
+/** Prometheus's `--web.route-prefix` (default: the external URL's path), as `/` or `/prefix`. */
+function routePrefix(args: readonly string[]): string {
+  const flag = (name: string): string | undefined => args.findLast((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  let prefix = flag('web.route-prefix');
+  if (prefix === undefined || prefix === '') {
+    const external = flag('web.external-url');
+    try {
+      prefix = external ? new URL(external).pathname : '';
+    } catch {
+      prefix = '';
+    }
+  }
+  return `/${prefix.replace(/^\/+|\/+$/g, '')}`;
+}
+
+/** The answers the front rewrites, by path (web/api/v1/api.go Register: GET routes). */
+function apiRewrites(prefix: string, view: BridgeView): Record<string, (body: string) => string> {
+  const api = `${prefix === '/' ? '' : prefix}/api/v1`;
+  return {
+    [`${api}/status/config`]: (body) => view.statusConfigJson(body),
+    [`${api}/targets`]: (body) => view.targetsJson(body),
+    [`${api}/status/flags`]: (body) => view.flagsJson(body),
+  };
 }
 
 /** `POST /-/reload`; rejects with Prometheus's answer when it refused the configuration. */
