@@ -9,6 +9,8 @@ import type { DatasourceFields, DatasourceTable } from './datasource-store.js';
 import { DatasourceError, NAME_EXISTS, UID_EXISTS, UPDATING_OLD_VERSION } from './datasource-store.js';
 import type { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
+import type { GrafanaRelease } from './release.js';
+import { errutilBody } from './release.js';
 import type { Reply } from './reply.js';
 import { accessDenied, json, PERMISSION_DENIED } from './reply.js';
 
@@ -75,6 +77,8 @@ export interface DatasourceApiDeps {
   prometheus(ds: ProvisionedDatasource): PrometheusDatasource;
   /** When set, health checks fail with this HTTP status without checking (a crashed plugin). */
   forcedHealthStatus(): number | undefined;
+  /** The release whose answers these are. */
+  readonly release: GrafanaRelease;
 }
 
 export class DatasourceApi {
@@ -145,14 +149,30 @@ export class DatasourceApi {
     return json(200, { id: existing.id, message: 'Data source deleted' });
   }
 
+  /**
+   * GET /api/datasources/uid/:uid/health (CheckDatasourceHealthWithUID): 200 with the plugin's
+   * result when OK, 400 otherwise; a plugin without CheckHealth → 404 (Grafana 9.5's Prometheus:
+   * `{"message":"Not found","traceID":""}`, grafana/grafana#65970).
+   */
   async health(identity: Identity, uid: string): Promise<Reply> {
     if (!VALID_UID.test(uid)) return json(400, { message: 'UID is invalid' });
     const ds = this.deps.datasources().find((candidate) => candidate.uid === uid);
     if (!ds) return json(500, { message: 'Unable to load datasource metadata', traceID: '' });
     if (identity.role !== 'Admin') return json(403, { message: 'Access denied to datasource', traceID: '' });
+    const release = this.deps.release;
     const forced = this.deps.forcedHealthStatus();
-    if (forced !== undefined) return json(forced, { message: 'Plugin health check failed', traceID: '' });
-    if (ds.type !== 'prometheus') return json(404, { message: 'Health check not implemented', traceID: '' });
+    if (forced !== undefined) {
+      const message = 'Plugin health check failed';
+      return json(forced, release.pluginErrutil ? errutilBody(forced, 'plugin.healthCheck', message) : { message, traceID: '' });
+    }
+    // Only the Prometheus backend is simulated, and it has CheckHealth from 10.0 on; every other
+    // plugin answers as one without CheckHealth (ErrMethodNotImplemented).
+    if (ds.type !== 'prometheus' || !release.prometheusHealthCheck) {
+      return json(
+        404,
+        release.pluginErrutil ? errutilBody(404, 'plugin.notImplemented', 'Method not implemented') : { message: 'Not found', traceID: '' },
+      );
+    }
     const result = await this.deps.prometheus(ds).checkHealth();
     return json(result.httpStatus, result.body);
   }

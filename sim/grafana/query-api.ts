@@ -9,6 +9,7 @@ import type { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
 import type { PrometheusQuery } from './query-model.js';
 import { calculateStepMs, parseTime } from './query-model.js';
+import type { GrafanaRelease } from './release.js';
 import type { Reply } from './reply.js';
 import { json } from './reply.js';
 
@@ -59,6 +60,14 @@ function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: 
 export interface QueryApiDeps {
   datasources(): readonly ProvisionedDatasource[];
   prometheus(ds: ProvisionedDatasource): PrometheusDatasource;
+  readonly release: GrafanaRelease;
+}
+
+/** A result as the release writes it: `errorSource` only where the release has it. */
+function asWritten(result: DataResponse, release: GrafanaRelease): DataResponse {
+  if (release.queryErrorSource || result.errorSource === undefined) return result;
+  const { errorSource: _dropped, ...rest } = result;
+  return rest;
 }
 
 export class QueryApi {
@@ -92,10 +101,11 @@ export class QueryApi {
     const results: Record<string, DataResponse> = {};
     for (const [query, ds] of resolved) {
       const promQuery = toPrometheusQuery(query, ds, fromMs, toMs);
-      results[promQuery.refId] =
+      const result: DataResponse =
         ds.type === 'prometheus'
           ? await this.deps.prometheus(ds).query(promQuery)
           : { status: 500, error: 'plugin unavailable', errorSource: 'plugin' };
+      results[promQuery.refId] = asWritten(result, this.deps.release);
     }
     const failed = Object.values(results).some((result) => result.error !== undefined);
     return json(failed ? 400 : 200, { results });

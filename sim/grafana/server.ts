@@ -1,12 +1,15 @@
 /**
- * A simulated Grafana 11 HTTP server running "in the Grafana pod": it listens on the pod IP
- * (a loopback address) and port 3000, provisions its datasources once at start from the files
+ * A simulated Grafana HTTP server (11.5.0 unless `version` says another release: 9.5, 10.4, 11.x
+ * and 12.x answer as each really does, see release.ts) running "in the Grafana pod": it listens on
+ * the pod IP (a loopback address) and port 3000, provisions its datasources once at start from the files
  * the container really sees (ConfigMap/Secret mounts, and emptyDir files a sidecar wrote), logs
  * to the container's log, and reaches datasource URLs through the cluster's DNS and Services
  * like the real pod would. Files written later reach `/api/datasources` only through
  * `POST /api/admin/provisioning/datasources/reload` (server admin only), as in Grafana.
  * Datasources can also live only in its database (`POST /api/datasources`, createDatasource).
- * `GET /metrics` serves Grafana's own metrics without authentication.
+ * `GET /metrics` serves Grafana's own metrics without authentication. Like Grafana's Go
+ * `http.Server` (no idle timeout unless `[server] read_timeout` is set), it keeps idle keep-alive
+ * connections open; `stop()` closes them.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
@@ -14,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClusterView } from '../kube/view.js';
 import { EXPOSITION_CONTENT_TYPE } from '../exporters/exposition.js';
 import type { Identity } from './auth.js';
-import { Authenticator, BAD_PASSWORD, NO_CREDENTIALS } from './auth.js';
+import { Authenticator, badPassword, DEFAULT_LOGIN_COOKIE, noCredentials } from './auth.js';
 import { DashboardApi } from './dashboard-api.js';
 import { DatasourceApi } from './datasource-api.js';
 import type { DatasourceFields } from './datasource-store.js';
@@ -28,10 +31,14 @@ import { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
 import { reprovisionDatasources } from './provisioning.js';
 import { QueryApi } from './query-api.js';
+import type { GrafanaRelease } from './release.js';
+import { errutilBody, grafanaRelease } from './release.js';
 import type { Reply } from './reply.js';
 import { accessDenied, json, NOT_FOUND } from './reply.js';
 
 export type { ProvisionedDatasource } from './provisioning.js';
+export type { GrafanaRelease } from './release.js';
+export { grafanaRelease } from './release.js';
 export type { DatasourceFields } from './datasource-store.js';
 export { adminCredentialsFromPod } from './pod-env.js';
 
@@ -60,12 +67,26 @@ export interface GrafanaSimOptions {
   viewerTokens?: readonly string[];
   /** Default /etc/grafana/provisioning/datasources. */
   provisioningPath?: string;
-  /** Default 11.5.0. */
+  /** The Grafana release to answer as (`9.5.21`, `10.4.14`, `11.5.0`, `12.0.2`, …); default 11.5.0. */
   version?: string;
   /** Dashboard JSON models served by /api/search and /api/dashboards/uid/:uid. */
   dashboards?: readonly object[];
-  /** The `prometheusDataplane` feature (on by default in Grafana 11): value fields named after `__name__`. */
+  /**
+   * The `prometheusDataplane` feature (value fields named after `__name__`); default: the
+   * release's (on from 10.0, off in 9.5).
+   */
   dataplane?: boolean;
+  /**
+   * `[auth] login_cookie_name`; default the container's `GF_AUTH_LOGIN_COOKIE_NAME`, else
+   * `grafana_session`.
+   */
+  loginCookieName?: string;
+  /**
+   * `[auth.basic] enabled`; default the container's `GF_AUTH_BASIC_ENABLED`, else true. When
+   * false, `Authorization: Basic` is ignored (401 "Unauthorized" even with the right password)
+   * while `POST /login` keeps working.
+   */
+  basicAuthEnabled?: boolean;
 }
 
 /** Switchable failures for fault tests; change them at any time. */
@@ -76,8 +97,6 @@ export interface GrafanaFaults {
   databaseFailing?: boolean;
 }
 
-const COMMIT = '4550cfb5b7';
-const BUILD_DATE = '2025-01-28T16:05:32Z';
 const DEFAULT_PROVISIONING_PATH = '/etc/grafana/provisioning/datasources';
 const BASE_HEADERS = {
   'cache-control': 'no-store',
@@ -105,6 +124,14 @@ const APP_PAGE: Reply = {
   headers: { 'content-type': 'text/html; charset=UTF-8' },
 };
 
+/** A Go-style boolean setting (`strconv.ParseBool`, as the ini library reads it); undefined when unset or not one. */
+function boolSetting(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  return undefined;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -120,35 +147,64 @@ export class GrafanaSim {
   private provisioningFailure: string | undefined;
   private metrics: GrafanaMetrics;
   private server: Server | undefined;
-  private readonly auth: Authenticator;
+  private auth: Authenticator;
   private readonly http: PodHttpClient;
   private readonly datasourceApi: DatasourceApi;
   private readonly queryApi: QueryApi;
   private readonly dashboardApi: DashboardApi;
   private readonly version: string;
+  /** What this release answers differently. */
+  readonly release: GrafanaRelease;
 
   constructor(private readonly options: GrafanaSimOptions) {
     if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(options.host)) {
       throw new Error(`GrafanaSim listens on loopback pod IPs only (127.0.0.0/8), not ${options.host}`);
     }
     this.version = options.version ?? '11.5.0';
-    this.auth = new Authenticator({
-      adminUser: options.adminUser,
-      adminPassword: options.adminPassword,
-      serviceAccountTokens: options.serviceAccountTokens ?? [],
-      viewerTokens: options.viewerTokens ?? [],
-    });
+    this.release = grafanaRelease(this.version);
+    this.auth = this.authenticator();
     this.http = new PodHttpClient(options.view, options.namespace, `Grafana/${this.version}`);
-    this.metrics = new GrafanaMetrics({ version: this.version, commit: COMMIT });
+    this.metrics = new GrafanaMetrics({ version: this.version, commit: this.release.commit });
+    const dataplane = options.dataplane ?? this.release.dataplane;
     const deps = {
       datasources: () => this.table.all().filter((ds) => ds.orgId === 1),
       table: () => this.table,
-      prometheus: (ds: ProvisionedDatasource) => new PrometheusDatasource(ds, this.http, options.dataplane ?? true),
+      prometheus: (ds: ProvisionedDatasource) => new PrometheusDatasource(ds, this.http, dataplane),
       forcedHealthStatus: () => this.faults.datasourceHealthStatus,
+      release: this.release,
     };
     this.datasourceApi = new DatasourceApi(deps);
     this.queryApi = new QueryApi(deps);
     this.dashboardApi = new DashboardApi(options.dashboards ?? []);
+  }
+
+  /**
+   * The authentication settings as Grafana reads them at start: the options, else the container's
+   * `GF_AUTH_LOGIN_COOKIE_NAME` / `GF_AUTH_BASIC_ENABLED` (Grafana's `GF_<SECTION>_<KEY>`
+   * overrides of `[auth] login_cookie_name` and `[auth.basic] enabled`), else the defaults.
+   */
+  private authenticator(): Authenticator {
+    const { view, namespace, pod, container } = this.options;
+    const env = containerEnv(view, namespace, pod, container);
+    return new Authenticator({
+      release: this.release,
+      adminUser: this.options.adminUser,
+      adminPassword: this.options.adminPassword,
+      serviceAccountTokens: this.options.serviceAccountTokens ?? [],
+      viewerTokens: this.options.viewerTokens ?? [],
+      loginCookieName: this.options.loginCookieName ?? (env.get('GF_AUTH_LOGIN_COOKIE_NAME') || DEFAULT_LOGIN_COOKIE),
+      basicAuthEnabled: this.options.basicAuthEnabled ?? boolSetting(env.get('GF_AUTH_BASIC_ENABLED')) ?? true,
+    });
+  }
+
+  /** The session cookie's name (`[auth] login_cookie_name`). */
+  get loginCookieName(): string {
+    return this.auth.loginCookieName;
+  }
+
+  /** Login sessions not logged out (nor lost with a restart). */
+  get openSessions(): number {
+    return this.auth.openSessions;
   }
 
   /** `http://<pod IP>:<port>`, the port being the real one once started. */
@@ -223,9 +279,9 @@ export class GrafanaSim {
     const datasourcesPath = this.datasourcesPath;
     this.log('settings', 'info', 'Starting Grafana', {
       version: this.version,
-      commit: COMMIT,
+      commit: this.release.commit,
       branch: 'HEAD',
-      compiled: BUILD_DATE,
+      compiled: this.release.buildDate,
     });
     this.log('settings', 'info', 'Config loaded from', { file: '/usr/share/grafana/conf/defaults.ini' });
     this.log('settings', 'info', 'Path Provisioning', { path: datasourcesPath.replace(/\/datasources\/?$/, '') });
@@ -234,12 +290,17 @@ export class GrafanaSim {
 
     // A fresh database (the sqlite file of an emptyDir-backed pod), provisioned once.
     this.table = new DatasourceTable();
-    this.metrics = new GrafanaMetrics({ version: this.version, commit: COMMIT });
+    this.auth = this.authenticator();
+    this.metrics = new GrafanaMetrics({ version: this.version, commit: this.release.commit });
     const result = this.reloadDatasources();
     if (result.error) this.table = new DatasourceTable();
     this.provisioningFailure = result.error;
 
-    const server = createServer((req, res) => void this.serve(req, res));
+    // Grafana's http.Server sets only ReadTimeout ([server] read_timeout, default 0: none), so Go
+    // keeps idle keep-alive connections open indefinitely (IdleTimeout falls back to ReadTimeout)
+    // and puts no deadline on reading a request. Node's defaults (5 s keep-alive, 60 s headers,
+    // 300 s request) would close connections a client expects to reuse.
+    const server = createServer({ keepAliveTimeout: 0, headersTimeout: 0, requestTimeout: 0 }, (req, res) => void this.serve(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => resolve());
@@ -295,6 +356,7 @@ export class GrafanaSim {
     if (path === '/api/health' && method === 'GET') return this.health();
     if (path === '/metrics' && method === 'GET') return this.metricsPage();
     if (path === '/login') return method === 'POST' ? this.login(body) : APP_PAGE;
+    if (path === '/logout' && method === 'GET') return this.logout(req);
     if (path === '/api/login/ping' && method === 'GET') return this.loginPing(req);
     if (!path.startsWith('/api/')) return this.frontend(req, method);
 
@@ -304,7 +366,7 @@ export class GrafanaSim {
     route.handler = found.handler;
     if (found.anonymous) return found.run(undefined);
     const outcome = this.auth.authenticate(req.headers);
-    if (!outcome) return json(NO_CREDENTIALS.status, NO_CREDENTIALS.body);
+    if (!outcome) return json(401, noCredentials(this.release).body);
     if ('failure' in outcome) return json(outcome.failure.status, outcome.failure.body);
     route.identity = outcome.identity;
     return found.run(outcome.identity);
@@ -374,7 +436,7 @@ export class GrafanaSim {
   /** GET /api/login/ping (LoginAPIPing): `{"message":"Logged in"}` for a signed-in caller. */
   private loginPing(req: IncomingMessage): Reply {
     const outcome = this.auth.authenticate(req.headers);
-    if (!outcome) return json(401, { message: 'Unauthorized' });
+    if (!outcome) return json(401, noCredentials(this.release).body);
     if ('failure' in outcome) return json(outcome.failure.status, outcome.failure.body);
     return json(200, { message: 'Logged in' });
   }
@@ -386,15 +448,15 @@ export class GrafanaSim {
       appSubUrl: '',
       appUrl: 'http://localhost:3000/',
       buildInfo: {
-        buildstamp: Math.floor(Date.parse(BUILD_DATE) / 1000),
-        commit: COMMIT,
+        buildstamp: Math.floor(Date.parse(this.release.buildDate) / 1000),
+        commit: this.release.commit,
         edition: 'Open Source',
         env: 'production',
         hasUpdate: false,
         hideVersion: false,
         latestVersion: '',
         version: this.version,
-        versionString: `Grafana v${this.version} (${COMMIT})`,
+        versionString: `Grafana v${this.version} (${this.release.commit})`,
       },
       defaultDatasource,
     });
@@ -425,10 +487,17 @@ export class GrafanaSim {
     view.appendLog(namespace, pod, container, formatLogLine('context', 'error', 'Request Completed', fields, new Date(), context));
   }
 
-  /** GET|HEAD /api/health: Grafana's pretty-printed, key-sorted answer. */
+  /**
+   * GET|HEAD /api/health (pkg/api/http_server.go apiHealthHandler): pretty-printed with two
+   * spaces, keys sorted (9.5, 10.x: a simplejson map) or in the healthResponse struct's order
+   * (11.x and later).
+   */
   private health(): Reply {
     const failing = this.faults.databaseFailing === true;
-    const body = { commit: COMMIT, database: failing ? 'failing' : 'ok', version: this.version };
+    const database = failing ? 'failing' : 'ok';
+    const { commit } = this.release;
+    const body =
+      this.release.healthKeys === 'sorted' ? { commit, database, version: this.version } : { database, version: this.version, commit };
     return {
       status: failing ? 503 : 200,
       text: JSON.stringify(body, null, 2),
@@ -436,16 +505,40 @@ export class GrafanaSim {
     };
   }
 
+  /**
+   * POST /login (pkg/api/login.go LoginPost): the session cookies and `{"message":"Logged in"}`
+   * (with `"redirectUrl":"/"` from the authn broker on), or the release's wrong-password refusal.
+   * An unreadable body is `bad login data` (the form client's `form-auth.invalid` under authn).
+   */
   private login(body: string): Reply {
     let credentials: { user?: unknown; password?: unknown };
     try {
       credentials = JSON.parse(body) as typeof credentials;
     } catch {
-      return json(400, { message: 'bad login data' });
+      const message = 'bad login data';
+      return json(400, this.release.authnBroker ? errutilBody(400, 'form-auth.invalid', message) : { message, traceID: '' });
     }
     const cookies = this.auth.login(String(credentials?.user ?? ''), String(credentials?.password ?? ''));
-    if (!cookies) return json(BAD_PASSWORD.status, BAD_PASSWORD.body);
-    return { status: 200, json: { message: 'Logged in', redirectUrl: '/' }, headers: { 'set-cookie': cookies } };
+    if (!cookies) {
+      const refusal = badPassword(this.release);
+      return json(refusal.status, refusal.body);
+    }
+    const answer = this.release.authnBroker ? { message: 'Logged in', redirectUrl: '/' } : { message: 'Logged in' };
+    return { status: 200, json: answer, headers: { 'set-cookie': cookies } };
+  }
+
+  /**
+   * GET /logout (pkg/api/login.go Logout, no authentication needed): revokes the session of the
+   * cookie, deletes the cookies and redirects to the login page — Go's http.Redirect, 302 with a
+   * small HTML body.
+   */
+  private logout(req: IncomingMessage): Reply {
+    const deletions = this.auth.logout(req.headers);
+    return {
+      status: 302,
+      text: '<a href="/login">Found</a>.\n\n',
+      headers: { 'content-type': 'text/html; charset=utf-8', location: '/login', 'set-cookie': deletions },
+    };
   }
 
   /** The single-page app: served to signed-in browsers, others are sent to /login. */

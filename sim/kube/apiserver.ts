@@ -4,6 +4,12 @@
  * get/list/watch, access reviews, pods/log, services/proxy and pods/proxy, and pods/exec and
  * pods/portforward over WebSocket. Every request is recorded in `requestLog`; mutations other than
  * access reviews are refused (405) after authorization, so tests can prove a client is read-only.
+ *
+ * It plays one Kubernetes release (`version`, 1.29–1.35, default 1.32; see version.ts): `/version`,
+ * the exec subprotocols, and from 1.35 the second authorization of WebSocket upgrades as `create`.
+ * Like kube-apiserver it keeps an idle connection open for 90 s (apiserver
+ * pkg/server/secure_serving.go: `IdleTimeout: 90 * time.Second`), and a stream stays open until
+ * its command ends, its pod connections end, or the client closes it.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,8 +25,20 @@ import { kubeconfigYaml, type KubeconfigOptions } from './kubeconfig.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { RbacAuthorizer, type UserInfo } from './rbac.js';
 import { FaultInjector } from './faults.js';
-import { ApiError, badRequest, failureStatus, forbidden, internalError, methodNotSupported, notFound, notFoundPath, unauthorized } from './status.js';
-import { rejectUpgrade, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
+import {
+  ApiError,
+  badRequest,
+  failureStatus,
+  forbidden,
+  forbiddenUpgrade,
+  internalError,
+  KubeletError,
+  methodNotSupported,
+  notFound,
+  notFoundPath,
+  unauthorized,
+} from './status.js';
+import { rejectUpgrade, rejectUpgradeWithText, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
 import { discoveryDocument } from './discovery.js';
 import { API_GROUPS, resourceByName, type ResourceType } from './resources.js';
 import { customResourceTypes } from './crd.js';
@@ -29,9 +47,10 @@ import { isAccessReview, review } from './reviews.js';
 import { decodeAccessReview, isProtobuf } from './protobuf.js';
 import { podLogText } from './logs.js';
 import { forward, resolvePodTarget, resolveServiceTarget } from './proxy.js';
-import { EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS, negotiate, offeredProtocols } from './channel.js';
-import { runExecSession, validateExec } from './exec.js';
-import { runPortForwardSession, validatePortForward } from './portforward.js';
+import { CHANNEL_V5, PORTFORWARD_PROTOCOLS, execProtocols, negotiate, offeredProtocols } from './channel.js';
+import { kubeletExecRefusal, runExecSession, validateExec } from './exec.js';
+import { kubeletPortForward, runPortForwardSession, validatePortForward } from './portforward.js';
+import { kubeVersion, type KubeVersion, type StreamFeatureGates } from './version.js';
 
 export interface KubeApiServerOptions extends StoreOptions {
   /** An existing store to serve (default: a new one with `ipBase`). */
@@ -40,7 +59,17 @@ export interface KubeApiServerOptions extends StoreOptions {
   manifests?: string;
   /** Port on 127.0.0.1 (default 0: a free port). */
   port?: number;
+  /** The Kubernetes release played: `1.29` … `1.35` (or `v1.35.2`); default `1.32`. */
+  version?: string;
+  /** Streaming feature gates switched away from the release's default. */
+  featureGates?: StreamFeatureGates;
 }
+
+/** How long an idle client connection stays open (kube-apiserver's `IdleTimeout`). */
+export const IDLE_TIMEOUT_MS = 90_000;
+
+/** The pod subresources a WebSocket upgrade reaches (the connect subresources behind `ensureAuthorizedForVerb`). */
+const STREAM_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 /** One request as the server saw it. */
 export interface RequestLogEntry {
@@ -119,8 +148,10 @@ export class KubeApiServer {
   private ca?: CertificateAuthority;
   private server?: https.Server;
   private port: number;
+  private kube: KubeVersion;
 
   constructor(options: KubeApiServerOptions = {}) {
+    this.kube = kubeVersion(options.version, options.featureGates);
     this.store = options.store ?? new ObjectStore(options);
     if (options.manifests) this.store.loadYaml(options.manifests);
     this.rbac = new RbacAuthorizer((kind, ns) => this.store.list(kind, ns));
@@ -138,6 +169,16 @@ export class KubeApiServer {
     return this.customTypes;
   }
 
+  /** The release played (`/version`'s answer and the version-dependent behaviours). */
+  get version(): KubeVersion {
+    return this.kube;
+  }
+
+  /** Plays another release from the next request on (`1.29` … `1.35`). */
+  setVersion(version: string, featureGates: StreamFeatureGates = {}): void {
+    this.kube = kubeVersion(version, featureGates);
+  }
+
   /** Creates the certificates and listens on 127.0.0.1. */
   async start(): Promise<void> {
     this.ca = await CertificateAuthority.create();
@@ -149,6 +190,7 @@ export class KubeApiServer {
       requestCert: true,
       rejectUnauthorized: false,
     });
+    server.keepAliveTimeout = IDLE_TIMEOUT_MS;
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -269,6 +311,19 @@ export class KubeApiServer {
   }
 
   /**
+   * From 1.35 (AuthorizePodWebsocketUpgradeCreatePermission), a request to pods/exec, pods/attach
+   * or pods/portforward authorized as another verb than `create` — the WebSocket upgrade, a GET —
+   * is authorized again as `create`, after the authorization filter and before the pod is read
+   * (pkg/registry/core/pod/rest/subresources.go `Connect`, authorize.go `ensureAuthorizedForVerb`).
+   */
+  private authorizeStreamCreate(user: UserInfo, info: RequestInfo): void {
+    if (!this.kube.authorizeWebsocketCreate || info.resource !== 'pods' || info.apiGroup !== '') return;
+    if (!STREAM_SUBRESOURCES.has(info.subresource ?? '') || info.verb === 'create') return;
+    const attrs = { user, verb: 'create', resource: 'pods', subresource: info.subresource, apiGroup: '', namespace: info.namespace, name: info.name };
+    if (!this.rbac.authorize(attrs).allowed) throw forbiddenUpgrade('pods', '', info.name ?? '');
+  }
+
+  /**
    * What every request goes through: logging, injected faults, authentication, authorization.
    * Returns the caller and the fault's response switches, or undefined when a fault dropped it.
    */
@@ -326,7 +381,7 @@ export class KubeApiServer {
   ): Promise<void> {
     if (!info.isResourceRequest) {
       const custom = this.servedCustomTypes();
-      const doc = req.method === 'GET' || req.method === 'HEAD' ? discoveryDocument(info.path, `127.0.0.1:${this.port}`, custom) : undefined;
+      const doc = req.method === 'GET' || req.method === 'HEAD' ? discoveryDocument(info.path, `127.0.0.1:${this.port}`, custom, this.kube.info) : undefined;
       if (doc === undefined) return notFoundAt(res, info.path);
       if (typeof doc === 'string') sendText(res, 200, doc);
       else sendJson(res, 200, doc, options);
@@ -335,7 +390,7 @@ export class KubeApiServer {
     const type = resourceByName(info.apiGroup, info.apiVersion, info.resource ?? '') ?? this.customType(info);
     if (!type) return notFoundAt(res, info.path);
     const namespace = type.namespaced ? info.namespace : undefined;
-    if (info.subresource) return this.serveSubresource(req, res, url, info, type);
+    if (info.subresource) return this.serveSubresource(req, res, url, info, type, user);
     const accept = req.headers.accept;
     switch (info.verb) {
       case 'get':
@@ -384,7 +439,7 @@ export class KubeApiServer {
     sendJson(res, 201, review(this.rbac, type.name, user, namespace, body), options);
   }
 
-  private serveSubresource(req: IncomingMessage, res: ServerResponse, url: URL, info: RequestInfo, type: ResourceType): void {
+  private serveSubresource(req: IncomingMessage, res: ServerResponse, url: URL, info: RequestInfo, type: ResourceType, user: UserInfo): void {
     const ns = info.namespace ?? '';
     const id = info.name ?? '';
     const sub = `${type.name}/${info.subresource}`;
@@ -398,7 +453,9 @@ export class KubeApiServer {
       case 'pods/proxy':
         return forward(req, res, resolvePodTarget(this.store, ns, id), rest, url.search);
       case 'pods/exec':
+      case 'pods/attach':
       case 'pods/portforward':
+        this.authorizeStreamCreate(user, info);
         throw badRequest('Upgrade request required');
       case 'pods/status':
       case 'services/status':
@@ -427,28 +484,49 @@ export class KubeApiServer {
       const ns = info.namespace ?? '';
       const name = info.name ?? '';
       if (sub === 'pods/exec') {
+        this.authorizeStreamCreate(admitted.user, info);
         const exec = validateExec(this.store, ns, name, url.searchParams);
-        const ws = await this.accept(req, socket, head, EXEC_PROTOCOLS, entry);
-        await runExecSession(ws.socket, ws.protocol, this.store, exec, { withoutStatus: admitted.options.execWithoutStatus });
+        this.requireWebSocket(entry);
+        const refusal = kubeletExecRefusal(this.store, exec);
+        const protocols = execProtocols(this.kube.translatesExecStreams);
+        // v5 is terminated by the API server, which upgrades first and reports the kubelet's
+        // refusal as a Status; older protocols go to the kubelet, which refuses before upgrading.
+        const translated = negotiate(offeredProtocols(req), protocols) === CHANNEL_V5;
+        if (refusal && !translated) throw refusal;
+        const ws = await this.accept(req, socket, head, protocols, entry);
+        await runExecSession(ws.socket, ws.protocol, this.store, exec, { withoutStatus: admitted.options.execWithoutStatus, refusal });
       } else if (sub === 'pods/portforward') {
-        const pf = validatePortForward(this.store, ns, name, url.searchParams);
+        this.authorizeStreamCreate(admitted.user, info);
+        const pod = validatePortForward(this.store, ns, name, url.searchParams);
+        this.requireWebSocket(entry);
+        const pf = kubeletPortForward(pod, url.searchParams);
         const ws = await this.accept(req, socket, head, PORTFORWARD_PROTOCOLS, entry);
         runPortForwardSession(ws.socket, pf);
       } else {
+        if (sub === 'pods/attach') this.authorizeStreamCreate(admitted.user, info);
         throw badRequest('Upgrade request required');
       }
     } catch (err) {
       if (entry.status === 101) return void socket.destroy();
+      if (err instanceof KubeletError) {
+        entry.status = err.code;
+        if (socket.writable) rejectUpgradeWithText(socket, err.code, err.message);
+        return;
+      }
       const error = err instanceof ApiError ? err : internalError((err as Error).message);
       entry.status = error.code;
       if (socket.writable) rejectUpgrade(socket, error.status);
     }
   }
 
-  /**
-   * Completes the WebSocket handshake with a negotiated subprotocol. SPDY upgrades (kubectl's
-   * fallback) are answered with a Status instead.
-   */
+  /** SPDY upgrades (kubectl's fallback) are answered with a Status: only WebSocket streams are simulated. */
+  private requireWebSocket(entry: RequestLogEntry): void {
+    if (!entry.websocket) {
+      throw badRequest('unable to upgrade connection: only WebSocket streams are supported (SPDY/3.1 is not)');
+    }
+  }
+
+  /** Completes the WebSocket handshake with a negotiated subprotocol. */
   private accept(
     req: IncomingMessage,
     socket: Duplex,
@@ -456,9 +534,7 @@ export class KubeApiServer {
     supported: string[],
     entry: RequestLogEntry,
   ): Promise<{ socket: WebSocket; protocol: string }> {
-    if (!entry.websocket) {
-      throw badRequest('unable to upgrade connection: only WebSocket streams are supported (SPDY/3.1 is not)');
-    }
+    this.requireWebSocket(entry);
     const offered = offeredProtocols(req);
     const protocol = negotiate(offered, supported);
     if (protocol === undefined) {

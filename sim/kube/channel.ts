@@ -11,6 +11,15 @@ export const CHANNEL_V4 = 'v4.channel.k8s.io';
 /** pods/exec speaks every binary version; v4 and later report the exit status as a Status. */
 export const EXEC_PROTOCOLS = [CHANNEL_V5, CHANNEL_V4, 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
+/**
+ * The exec subprotocols a server offers: v5 only where the API server translates it (1.30+,
+ * TranslateStreamCloseWebsocketRequests); before, the WebSocket goes to the kubelet, which
+ * speaks up to v4 (kubelet pkg/cri/streaming/remotecommand `protocols`).
+ */
+export function execProtocols(apiServerTranslates: boolean): string[] {
+  return apiServerTranslates ? EXEC_PROTOCOLS : EXEC_PROTOCOLS.filter((p) => p !== CHANNEL_V5);
+}
+
 /** pods/portforward over WebSocket, as the kubelet serves it. */
 export const PORTFORWARD_PROTOCOLS = [CHANNEL_V4, 'channel.k8s.io'];
 

@@ -7,18 +7,7 @@
  */
 import { API_GROUPS, RESOURCE_TYPES, groupVersion, type ResourceType } from './resources.js';
 import { customGroups } from './crd.js';
-
-const SERVER_VERSION = {
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.4',
-  gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean',
-  buildDate: '2025-04-22T16:00:00Z',
-  goVersion: 'go1.23.8',
-  compiler: 'gc',
-  platform: 'linux/amd64',
-};
+import { kubeVersion, type VersionInfo } from './version.js';
 
 /** Kinds of the subresources' option objects, as discovery names them. */
 const SUBRESOURCE_KINDS: Record<string, string> = {
@@ -73,11 +62,12 @@ function customDocument(path: string, custom: readonly ResourceType[]): unknown 
 
 /**
  * The document served at a non-resource path, or undefined (404). `custom` are the resource
- * types of the Established CustomResourceDefinitions.
+ * types of the Established CustomResourceDefinitions; `version` what `/version` answers (see
+ * version.ts; default the 1.32 release).
  */
-export function discoveryDocument(path: string, serverAddress: string, custom: readonly ResourceType[] = []): unknown {
+export function discoveryDocument(path: string, serverAddress: string, custom: readonly ResourceType[] = [], version: VersionInfo = kubeVersion().info): unknown {
   const p = path.replace(/\/+$/, '') || '/';
-  if (p === '/version') return SERVER_VERSION;
+  if (p === '/version') return version;
   if (p === '/healthz' || p === '/livez' || p === '/readyz') return 'ok';
   if (p === '/api') {
     return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };

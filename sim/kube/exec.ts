@@ -1,12 +1,15 @@
 /**
  * The pods/exec subresource over WebSocket: the command runs against the container's computed
  * filesystem and the cluster network (see shell.ts); stdout and stderr come back on channels 1
- * and 2, then the exit Status on channel 3 and a normal close.
+ * and 2, then the exit Status on channel 3 and a normal close. The API server checks the pod and
+ * the container name (400/404 Status before upgrading); the kubelet refuses a container that does
+ * not run — in plain text before upgrading when the WebSocket goes to it (v4 and older), as an
+ * InternalError Status on channel 3 when the API server translates v5 (1.30+).
  */
 import { createHash } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { ObjectStore } from './store.js';
-import { badRequest } from './status.js';
+import { badRequest, KubeletError } from './status.js';
 import { resolveContainer } from './logs.js';
 import { podIP } from './pod-status.js';
 import { runCommand, ExecutableNotFound, type CommandResult } from './shell.js';
@@ -28,7 +31,7 @@ export interface ExecRequest {
 
 const isTrue = (v: string | null) => v === 'true' || v === '1';
 
-/** Checks an exec request as the API server and kubelet do before upgrading; throws an ApiError. */
+/** The API server's checks of an exec request before it connects to the kubelet; throws an ApiError. */
 export function validateExec(store: ObjectStore, namespace: string, pod: string, query: URLSearchParams): ExecRequest {
   const container = resolveContainer(store, namespace, pod, query.get('container'));
   const command = query.getAll('command');
@@ -36,14 +39,31 @@ export function validateExec(store: ObjectStore, namespace: string, pod: string,
   const stdout = isTrue(query.get('stdout'));
   const stderr = isTrue(query.get('stderr'));
   if (!stdout && !stderr && !isTrue(query.get('stdin'))) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
-  const obj = store.get('Pod', namespace, pod)!;
-  const status = obj.status as { phase?: string; containerStatuses?: { name: string; state?: { running?: unknown } }[] };
-  if (status.phase === 'Succeeded' || status.phase === 'Failed') {
-    throw badRequest(`cannot exec into a container in a completed pod; current phase is ${status.phase}`);
-  }
-  const running = status.containerStatuses?.find((c) => c.name === container)?.state?.running;
-  if (status.phase !== 'Running' || !running) throw badRequest(`unable to upgrade connection: container not found ("${container}")`);
   return { namespace, pod, container, command, stdout, stderr };
+}
+
+/**
+ * The kubelet's refusal of an exec, or undefined when the container runs: kubelet_pods.go
+ * `GetExec` finds no running container (`container not found ("<name>")`, written with HTTP 500
+ * by the CRI streaming `WriteError`) — a container waiting, crash-looping, or of a completed pod.
+ */
+export function kubeletExecRefusal(store: ObjectStore, exec: ExecRequest): KubeletError | undefined {
+  const obj = store.get('Pod', exec.namespace, exec.pod)!;
+  const status = obj.status as { phase?: string; containerStatuses?: { name: string; state?: { running?: unknown } }[] };
+  const running = status.containerStatuses?.find((c) => c.name === exec.container)?.state?.running;
+  if (status.phase === 'Running' && running) return undefined;
+  return new KubeletError(500, `container not found ("${exec.container}")`);
+}
+
+/**
+ * The Status the API server's StreamTranslator (v5.channel.k8s.io, 1.30+) writes on channel 3
+ * when its SPDY connection to the kubelet is refused: client-go's SPDY round tripper words the
+ * kubelet's answer `unable to upgrade connection: <text>`, and the translator wraps it as an
+ * InternalError (apiserver pkg/util/proxy/streamtranslator.go `ServeHTTP`).
+ */
+export function translatedRefusal(refusal: KubeletError) {
+  const cause = `unable to upgrade connection: ${refusal.message}`;
+  return { metadata: {}, status: 'Failure', message: `Internal error occurred: ${cause}`, reason: 'InternalError', details: { causes: [{ message: cause }] }, code: 500 };
 }
 
 function exitStatus(code: number) {
@@ -93,10 +113,22 @@ async function execute(store: ObjectStore, exec: ExecRequest): Promise<{ output?
 /**
  * Runs the command on an upgraded connection speaking `protocol`. With `withoutStatus` the session
  * sends the output, then closes normally without the status frame (as a node or proxy dropping the
- * stream early does).
+ * stream early does). With `refusal` (v5, translated by the API server) the kubelet refused: the
+ * session carries only the InternalError Status.
  */
-export async function runExecSession(ws: WebSocket, protocol: string, store: ObjectStore, exec: ExecRequest, options: { withoutStatus?: boolean } = {}): Promise<void> {
+export async function runExecSession(
+  ws: WebSocket,
+  protocol: string,
+  store: ObjectStore,
+  exec: ExecRequest,
+  options: { withoutStatus?: boolean; refusal?: KubeletError } = {},
+): Promise<void> {
   sendChannel(ws, exec.stdout ? STDOUT : exec.stderr ? STDERR : ERROR);
+  if (options.refusal) {
+    sendChannel(ws, ERROR, JSON.stringify(translatedRefusal(options.refusal)));
+    ws.close(1000);
+    return;
+  }
   const { output, status } = await execute(store, exec);
   if (output && exec.stdout && output.stdout.length) sendChannel(ws, STDOUT, output.stdout);
   if (output && exec.stderr && output.stderr) sendChannel(ws, STDERR, output.stderr);

@@ -45,6 +45,21 @@ export function rejectUpgrade(socket: Duplex, status: Status): void {
   );
 }
 
+/**
+ * Answers an upgrade request with a kubelet's plain-text refusal, as the API server's
+ * upgrade-aware proxy replays the kubelet's response (Go's net/http sniffs the text as
+ * `text/plain; charset=utf-8`).
+ */
+export function rejectUpgradeWithText(socket: Duplex, code: number, text: string): void {
+  socket.end(
+    `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      text,
+  );
+}
+
 const CHUNK = 64 * 1024;
 
 /** The body of a raw answer: its text, or a JSON document of `size` bytes made in chunks. */

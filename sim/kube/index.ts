@@ -1,5 +1,6 @@
 /** The simulated Kubernetes cluster used by the tests: object store, API server, and helpers. */
-export { KubeApiServer, type KubeApiServerOptions, type RequestLogEntry } from './apiserver.js';
+export { KubeApiServer, IDLE_TIMEOUT_MS, type KubeApiServerOptions, type RequestLogEntry } from './apiserver.js';
+export { DEFAULT_KUBE_VERSION, kubeVersion, type KubeVersion, type StreamFeatureGates, type VersionInfo } from './version.js';
 export { ObjectStore, NODE_NAME, type StoreOptions, type StoreEvent, type LogEntry, type WatchEventType } from './store.js';
 export type { PodStatusPatch, PodPhase } from './pod-status.js';
 export type { Fault } from './faults.js';

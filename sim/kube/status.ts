@@ -101,6 +101,32 @@ export function forbidden(a: ForbiddenAttributes): ApiError {
   return failure(403, 'Forbidden', `${subject} is forbidden: ${why}`, resourceDetails(a.resource, group, a.name));
 }
 
+/**
+ * The refusal of the second authorization of a WebSocket upgrade of pods/exec, pods/attach or
+ * pods/portforward (1.35, AuthorizePodWebsocketUpgradeCreatePermission): pkg/registry/core/pod/rest
+ * authorize.go `ensureAuthorizedForVerb` answers `apierrors.NewForbidden(pods, name,
+ * errors.New(reason))` with the authorizer's reason, which RBAC leaves empty when no rule
+ * matched. So the message names neither the user nor the verb: `pods "x" is forbidden: `.
+ */
+export function forbiddenUpgrade(resource: string, group: string, name: string, reason = ''): ApiError {
+  const subject = name ? `${qualifiedName(resource, group)} "${name}"` : qualifiedName(resource, group);
+  return failure(403, 'Forbidden', `${subject} is forbidden: ${reason}`, resourceDetails(resource, group, name));
+}
+
+/**
+ * A kubelet's own answer to a streaming request it refuses (plain text, not a Status: go-restful's
+ * `WriteError` or the CRI streaming `WriteError`), which the API server's upgrade-aware proxy
+ * writes back to the client unchanged.
+ */
+export class KubeletError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A Status for an arbitrary HTTP code (injected faults), with the usual reason for that code. */
 export function failureStatus(code: number, message?: string): Status {
   const reasons: Record<number, string> = {
