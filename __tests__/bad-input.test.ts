@@ -68,6 +68,19 @@ const CASES: readonly Case[] = [
   },
   { title: 'a user without credentials', flags: { kubeconfig: file('nocreds', kubeconfig({ user: '{username: admin}' })) }, input: 'kubeconfig', expected: /has no credentials \(token, client certificate/ },
   { title: 'a kubeconfig file that does not exist', flags: { kubeconfig: join(dir, 'missing', 'config') }, input: 'kubeconfig', expected: /does not exist/ },
+  { title: 'a tokenFile that cannot be read', flags: { kubeconfig: file('tokenfile', kubeconfig({ user: '{tokenFile: no/such/token}' })) }, input: 'kubeconfig', expected: /the tokenFile \/.*\/no\/such\/token of user "u" .* cannot be read \(ENOENT\)/ },
+  {
+    title: 'a proxy-url of another scheme, with a password in it',
+    flags: { kubeconfig: file('proxyurl', kubeconfig().replace('server: "https://127.0.0.1:1"', `server: "https://127.0.0.1:1", proxy-url: "ftp://u:${SERVER_PASSWORD}@proxy:21"`)) },
+    input: 'kubeconfig',
+    expected: /has a proxy-url with scheme "ftp"; it must be http, https or socks5/,
+    secret: SERVER_PASSWORD,
+  },
+  // path prefixes
+  ...['https://example.com/prometheus', '/prom etheus', '/a/../b', '/a//b', '/x?y=1'].map(
+    (value): Case => ({ title: `prometheus-path ${JSON.stringify(value)}`, flags: { 'prometheus-path': value }, input: 'prometheus-path', expected: /expected a path such as \/prometheus .*, or \/ for none/ }),
+  ),
+  { title: 'grafana-path "%2e%2e"', flags: { 'grafana-path': '/%2e%2e' }, input: 'grafana-path', expected: /expected a path such as \/grafana .*, or \/ for none/ },
   // durations
   ...['10x', '-5s', '1h30', '2d', '99999999999999999999s', '2h', '1.5s', ''].filter(Boolean).map(
     (value): Case => ({ title: `wait ${JSON.stringify(value)}`, flags: { wait: value }, input: 'wait', expected: DURATION }),

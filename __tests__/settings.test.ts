@@ -83,6 +83,8 @@ describe('defaults', () => {
       access: 'proxy',
       'prometheus-url': '',
       'grafana-url': '',
+      'prometheus-path': '',
+      'grafana-path': '',
       'skip-checks': '',
       'fail-on-warning': 'false',
       'report-path': '',
@@ -119,6 +121,8 @@ describe('defaults', () => {
       access: 'proxy',
       prometheusUrl: '',
       grafanaUrl: '',
+      prometheusPath: undefined,
+      grafanaPath: undefined,
       skipChecks: [],
       failOnWarning: false,
       reportPath: '',
@@ -591,5 +595,48 @@ describe('kubeconfig', () => {
     expect(err.message).toContain('nor base64 of it');
     expect(err.message).not.toContain(text);
     expect(err.message).not.toContain('hunter2');
+  });
+});
+
+describe('prometheus-path and grafana-path', () => {
+  it.each([
+    ['/prometheus', '/prometheus'],
+    ['prometheus', '/prometheus'],
+    ['/prometheus/', '/prometheus'],
+    ['//monitoring/prometheus//', '/monitoring/prometheus'],
+    ['/a-b_c.d~e/%20x', '/a-b_c.d~e/%20x'],
+  ])('normalizes %s to %s as Prometheus normalizes its route prefix', (given, expected) => {
+    expect(parse({ 'prometheus-path': given }).prometheusPath).toBe(expected);
+    expect(parse({ 'grafana-path': given }).grafanaPath).toBe(expected);
+  });
+
+  it('reads / as "no prefix" and leaves an empty input to discovery', () => {
+    expect(parse({ 'prometheus-path': '/' }).prometheusPath).toBe('');
+    expect(parse({ 'grafana-path': '///' }).grafanaPath).toBe('');
+    expect(parse({}).prometheusPath).toBeUndefined();
+    expect(parse({ 'grafana-path': '  ' }).grafanaPath).toBeUndefined();
+  });
+
+  it.each([
+    ['a URL', 'https://example.com/grafana', /is a URL; expected a path such as \/grafana/],
+    ['a query', '/grafana?x=1', /characters a URL path cannot carry/],
+    ['a fragment', '/grafana#top', /characters a URL path cannot carry/],
+    ['a space', '/my grafana', /characters a URL path cannot carry/],
+    ['an empty segment', '/a//b', /empty segment/],
+    ['a .. segment', '/grafana/../api', /"\.\." segment/],
+    ['an encoded .. segment', '/grafana/%2E%2e/api', /segment/],
+    ['an encoded slash', '/a%2fb', /segment/],
+    ['a bad percent-encoding', '/a%zz', /characters a URL path cannot carry/],
+    ['a backslash', '\\grafana', /characters a URL path cannot carry/],
+  ])('refuses %s, naming the input and the expected form', (_what, value, message) => {
+    const err = errorFor({ 'grafana-path': value });
+    expect(err.input).toBe('grafana-path');
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain('or / for none');
+    expect(errorFor({ 'prometheus-path': value }).message).toContain("what Prometheus's --web.route-prefix is set to");
+  });
+
+  it('refuses a path longer than 255 characters', () => {
+    expect(errorFor({ 'prometheus-path': `/${'a'.repeat(300)}` }).message).toContain('longer than 255 characters');
   });
 });

@@ -3,7 +3,8 @@
  * inputs (`--namespace taskflow`); `--kubeconfig` also takes a file path. Exit codes: 0 all
  * checks passed, 1 a check failed, 2 bad input (or an unreadable kubeconfig).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactDeep, runEngine, writeReport } from './engine.js';
 import { MfcError, SettingsError } from './errors.js';
@@ -53,7 +54,9 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
   const color = flags['no-color'] ? false : flags.color ? true : io.isTTY && !io.env.NO_COLOR;
   try {
     for (const name of ['grafana-password', 'grafana-token'] as const) secrets.add(flags[name] as string | undefined);
-    const settings = parseSettings((name) => (name === 'kubeconfig' ? kubeconfigFlag(flags.kubeconfig as string | undefined) : (flags[name] as string | undefined)));
+    const kubeconfig = kubeconfigFlag(flags.kubeconfig as string | undefined);
+    const parsed = parseSettings((name) => (name === 'kubeconfig' ? kubeconfig?.content : (flags[name] as string | undefined)));
+    const settings = kubeconfig?.file ? Object.freeze({ ...parsed, kubeconfigFile: kubeconfig.file }) : parsed;
     const report = await runEngine(settings, {
       onResult: io.isTTY ? (r) => io.stderr(`  ${r.status.padEnd(4)} ${r.id}\n`) : undefined,
       onNote: (note) => io.stderr(`metrics-flow-check: manifests: ${note}\n`),
@@ -68,18 +71,19 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
   }
 }
 
-/** `--kubeconfig` is a file path on the command line, or (as in the action) YAML or base64. */
-function kubeconfigFlag(value: string | undefined): string | undefined {
-  if (!value) return value;
+/**
+ * `--kubeconfig` is a file path on the command line, loaded as a file (as `kubectl --kubeconfig`
+ * loads it: its relative paths are its directory's), or — as in the action — YAML or base64.
+ */
+function kubeconfigFlag(value: string | undefined): { content?: string; file?: string } | undefined {
+  if (!value) return undefined;
   const looksLikeContent = value.includes('\n') || /^[A-Za-z0-9+/=\s]{64,}$/.test(value);
   if (looksLikeContent) {
     secrets.add(value);
-    return value;
+    return { content: value };
   }
   if (!existsSync(value)) throw new SettingsError('kubeconfig', `file "${value}" does not exist`);
-  const text = readFileSync(value, 'utf8');
-  secrets.add(text);
-  return text;
+  return { file: resolve(value) };
 }
 
 function help(): string {

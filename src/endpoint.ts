@@ -1,12 +1,14 @@
 /**
  * How the action reaches an HTTP service in the cluster (Prometheus, Grafana): through the API
  * server's service proxy, through a port-forward to one of its pods, or directly at a URL.
- * All three answer the same `request`, so the API clients do not know which one they use.
+ * All three answer the same `request`, so the API clients do not know which one they use, and
+ * `close()` ends what the endpoint opened (a port-forward, its connection pool).
  */
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import type { Cluster } from './cluster.js';
+import { Agent, type Dispatcher } from 'undici';
+import type { Cluster, PortForwardHandle } from './cluster.js';
 import { MfcError } from './errors.js';
-import { clip, httpRequest, parseJson, trimTrailingSlashes, type HttpResponse } from './http.js';
+import { clip, HttpError, httpRequest, parseJson, trimTrailingSlashes, type HttpResponse } from './http.js';
 import type { ServiceRef } from './types.js';
 
 export interface EndpointRequest {
@@ -51,24 +53,35 @@ export function proxyEndpoint(cluster: Cluster, namespace: string, svc: ServiceR
   };
 }
 
-export function urlEndpoint(baseUrl: string, timeoutMs: number, description = baseUrl): Endpoint {
+/** Requests to a URL; with `dispatcher`, through that connection pool, which `close()` then destroys. */
+export function urlEndpoint(baseUrl: string, timeoutMs: number, description = baseUrl, dispatcher?: Dispatcher): Endpoint {
   const base = trimTrailingSlashes(baseUrl);
   return {
     description,
     mode: 'direct',
     request: (req) =>
-      httpRequest({ url: base + req.path, method: req.method, headers: req.headers, body: req.body, signal: req.signal, timeoutMs, what: req.what }),
-    close: async () => undefined,
+      httpRequest({ url: base + req.path, method: req.method, headers: req.headers, body: req.body, signal: req.signal, timeoutMs, what: req.what, dispatcher }),
+    close: async () => {
+      await dispatcher?.destroy().catch(() => undefined);
+    },
   };
 }
 
 /**
  * A port-forward to the first Running and Ready pod behind the Service, opened on first use
- * (the Service's port is mapped to the pod's container port as kube-proxy would).
+ * (the Service's port is mapped to the pod's container port as kube-proxy would). Its requests
+ * use their own connection pool; a request the tunnel broke fails with the tunnel's reason (the
+ * kubelet's words), not a bare reset. `close()` ends the forward and the pool.
  */
 export function portForwardEndpoint(cluster: Cluster, namespace: string, svc: ServiceRef, selector: string, timeoutMs: number): Endpoint {
-  let opened: Promise<{ endpoint: Endpoint; close(): Promise<void> }> | undefined;
-  const open = async (signal?: AbortSignal): Promise<{ endpoint: Endpoint; close(): Promise<void> }> => {
+  interface Opened {
+    endpoint: Endpoint;
+    forward: PortForwardHandle;
+    close(): Promise<void>;
+  }
+  let opened: Promise<Opened> | undefined;
+  let closed = false;
+  const open = async (signal?: AbortSignal): Promise<Opened> => {
     const [service, pods] = await Promise.all([cluster.readService(namespace, svc.name, signal), cluster.listPods(namespace, selector, signal)]);
     if (!service) throw new MfcError(`service ${namespace}/${svc.name} does not exist, so there is nothing to port-forward to`);
     const pod = pods.find(isReady);
@@ -76,20 +89,40 @@ export function portForwardEndpoint(cluster: Cluster, namespace: string, svc: Se
     const port = containerPortFor(service, svc.port, pod);
     if (port === undefined) throw new MfcError(`service ${namespace}/${svc.name} has no port ${svc.port}`);
     const forward = await cluster.portForward(namespace, pod.metadata.name, port);
-    return { endpoint: urlEndpoint(forward.url, timeoutMs), close: forward.close };
+    if (closed) {
+      await forward.close();
+      throw new MfcError(`the port-forward to pod ${namespace}/${pod.metadata.name} was closed: the run is over`);
+    }
+    const endpoint = urlEndpoint(forward.url, timeoutMs, forward.url, new Agent());
+    return {
+      endpoint,
+      forward,
+      close: async () => {
+        await Promise.all([endpoint.close(), forward.close()]);
+      },
+    };
   };
   return {
     description: `pod behind service ${namespace}/${svc.name}:${svc.port} through a port-forward`,
     mode: 'port-forward',
     async request(req) {
       opened ??= open(req.signal);
-      const { endpoint } = await opened.catch((err: unknown) => {
+      const { endpoint, forward } = await opened.catch((err: unknown) => {
         opened = undefined;
         throw err;
       });
-      return endpoint.request(req);
+      const before = forward.failure?.();
+      try {
+        return await endpoint.request(req);
+      } catch (err) {
+        // A tunnel the kubelet ended (nothing listens on the pod's port) looks like a reset here.
+        const failure = forward.failure?.();
+        if (err instanceof HttpError && err.code !== 'ABORTED' && failure && failure !== before) throw failure;
+        throw err;
+      }
     },
     async close() {
+      closed = true;
       const current = opened;
       opened = undefined;
       if (current) await current.then((o) => o.close()).catch(() => undefined);

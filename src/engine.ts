@@ -35,35 +35,54 @@ export interface EngineOptions {
 /** Diagnosis of all failed checks together ends within this many request timeouts. */
 export const DIAGNOSIS_TIMEOUTS = 2;
 
-/** Runs every check; throws SettingsError for an unreadable kubeconfig or a bad context. */
+/**
+ * Runs every check; throws SettingsError for an unreadable kubeconfig or a bad context. Whatever
+ * happens, everything the run opened is closed before it returns (port-forwards, streams,
+ * connection pools, sessions), so the process ends with its verdict.
+ */
 export async function runEngine(settings: Settings, options: EngineOptions = {}): Promise<Report> {
   const startedAt = new Date();
-  const cluster = options.cluster ?? new KubeCluster(loadKubeConfig(settings.kubeconfig, settings.context).kc, settings.requestTimeoutMs);
-  // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
-  const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
-  const found = await discoverStack(settings, cluster, run);
-  const read = await grafanaCredentials(settings, found, cluster, run);
-  const stack = read.note ? { ...found, evidence: [...found.evidence, read.note] } : found;
-  options.onStack?.(redactDeep(stack));
-  const services = connectServices(settings, stack, cluster, read.credentials);
+  const owned = options.cluster ? undefined : new KubeCluster(loadKubeConfig(settings.kubeconfigFile ? { file: settings.kubeconfigFile } : settings.kubeconfig, settings.context).kc, settings.requestTimeoutMs);
+  const cluster = options.cluster ?? (owned as Cluster);
+  let services: Services | undefined;
   try {
+    // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
+    const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
+    const found = await discoverStack(settings, cluster, run);
+    const read = await grafanaCredentials(settings, found, cluster, run);
+    const stack = read.note ? { ...found, evidence: [...found.evidence, read.note] } : found;
+    options.onStack?.(redactDeep(stack));
+    const connected = connectServices(settings, stack, cluster, read.credentials);
+    services = connected;
     const results = await runChecks({
       checks: CHECKS,
-      context: { settings, stack, cluster, prometheus: services.prometheus, grafana: services.grafana },
-      newView: () => new ClusterView(cluster, services.prometheus, services.grafana, run),
+      context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana },
+      newView: () => new ClusterView(cluster, connected.prometheus, connected.grafana, run),
       waitMs: settings.waitMs,
       requestTimeoutMs: settings.requestTimeoutMs,
       skip: settings.skipChecks,
       retryIntervalMs: options.retryIntervalMs,
       onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
     });
-    const diagnosed = await withDiagnosis(results, settings, stack, cluster, services, options);
+    const diagnosed = await withDiagnosis(results, settings, stack, cluster, connected, options);
     const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings, stack });
     const rootCause = report.result === 'failed' ? rootCauseOf(diagnosed) : undefined;
     return redactDeep(rootCause ? { ...report, rootCause } : report);
   } finally {
-    await services.close();
+    await closeAll(services, owned);
   }
+}
+
+/**
+ * Closes what a run opened, in order: first what speaks through the cluster access (the
+ * services' endpoints: port-forwards and their connection pools), then the access itself (its
+ * streams and connection pool). Nothing here throws.
+ */
+async function closeAll(services: Services | undefined, cluster: KubeCluster | undefined): Promise<void> {
+  // Ends the Grafana session the run logged in with, before its endpoint closes.
+  await services?.grafana.close().catch(() => undefined);
+  await services?.close().catch(() => undefined);
+  await cluster?.close().catch(() => undefined);
 }
 
 /** Diagnoses the failed checks (and places the findings in the user's manifests) when there are any. */

@@ -19,7 +19,10 @@ export interface Explanation {
 }
 
 export function explain(id: CheckId, err: MfcError): Explanation {
-  if (err instanceof GrafanaAuthError) return { hint: err.hint, retryable: false, reason: { code: 'grafana.auth', status: err.status === 403 ? 403 : 401, message: err.grafanaMessage } };
+  if (err instanceof GrafanaAuthError) {
+    const status = err.status === 403 ? 403 : 401;
+    return { hint: err.hint, retryable: false, reason: { code: 'grafana.auth', status, message: err.grafanaMessage, ...(err.basicAuthIgnored ? { basicAuthIgnored: true } : {}) } };
+  }
   // Waiting cannot fix refused credentials or permissions, nor an API server certificate the kubeconfig does not trust.
   if (err instanceof KubeError) {
     return { hint: err.hint ?? kubeHint(err), retryable: err.status !== 401 && err.status !== 403 && err.reason !== 'TLSError', reason: { code: err.reason === 'Timeout' ? 'error.timeout' : 'error.kube', status: err.status, reason: err.reason } as Reason };
@@ -27,7 +30,8 @@ export function explain(id: CheckId, err: MfcError): Explanation {
   const service = id.startsWith('prometheus') ? 'Prometheus' : 'Grafana';
   const input = service === 'Prometheus' ? 'prometheus-service' : 'grafana-service';
   if (err instanceof HttpStatusError && err.fromProxy) return { hint: proxyHint(err, service, input), retryable: true, reason: { code: 'error.proxy', status: err.status, message: err.message } };
-  if (err instanceof HttpStatusError) return { hint: err.hint ?? (isHtml(err.body) ? htmlHint(service) : statusHint(err.status, service)), retryable: true, reason: { code: 'error.http', status: err.status } };
+  // A 404 is about the path (a prefix, the port), even as an HTML page: Grafana renders its index page for paths it does not route.
+  if (err instanceof HttpStatusError) return { hint: err.hint ?? (isHtml(err.body) && err.status !== 404 ? htmlHint(service) : statusHint(err.status, service)), retryable: true, reason: { code: 'error.http', status: err.status } };
   if (err instanceof HttpError) return { hint: networkHint(err, service), retryable: true, reason: err.code === 'TIMEOUT' ? { code: 'error.timeout' } : { code: 'error.network', network: err.code } };
   return { hint: err.hint ?? `${service} answered something unexpected: check that the ${input} input names ${service}'s HTTP port.`, retryable: true, reason: { code: 'error.other' } };
 }
@@ -57,7 +61,11 @@ function htmlHint(service: string): string {
 
 function statusHint(status: number, service: string): string {
   if (status === 503 && service === 'Prometheus') return 'Prometheus answers 503 while it starts (replaying its write-ahead log) or when it is overloaded: raise wait if it was just deployed, else look at its logs (kubectl logs -l app=prometheus).';
-  if (status === 404) return `${service} answered 404: the ${service === 'Prometheus' ? 'prometheus' : 'grafana'}-service port may not be ${service}'s HTTP API, or a path prefix (--web.route-prefix, root_url sub-path) is in use.`;
+  if (status === 404) {
+    return service === 'Prometheus'
+      ? "Prometheus answered 404: the prometheus-service port may not be Prometheus's HTTP API, or it serves the API under a path prefix (--web.route-prefix): set the prometheus-path input to it."
+      : "Grafana answered 404: the grafana-service port may not be Grafana's HTTP API, or the grafana-path input is not Grafana's sub-path (the path of its root_url, with serve_from_sub_path = true; / when it serves from the root).";
+  }
   if (status >= 500) return `${service} answered with a server error: look at its logs (kubectl logs -l app=${service.toLowerCase()}).`;
   return `${service} refused the request: check the access settings.`;
 }

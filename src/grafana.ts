@@ -1,7 +1,9 @@
 /**
- * Grafana's HTTP API: health, datasources, datasource health and queries through `/api/ds/query`.
- * Authentication is basic auth, a service-account token, or — through the API server's service
- * proxy, which strips `Authorization` — a session cookie obtained by `POST /login`.
+ * Grafana's HTTP API: health, datasources, datasource health and queries through `/api/ds/query`,
+ * as Grafana 9.5, 10.x, 11.x and 12.x answer them. Authentication is basic auth, a
+ * service-account token, or — through the API server's service proxy, which strips
+ * `Authorization` — a login session: `POST /login` once, its cookies sent back with every request,
+ * logged in again once when Grafana stops accepting them, and `GET /logout` at `close()`.
  */
 import { MfcError } from './errors.js';
 import { expectOk, HttpStatusError, type Endpoint, type EndpointRequest } from './endpoint.js';
@@ -27,6 +29,12 @@ export interface DatasourceHealth {
   readonly status: string;
   readonly message: string;
   readonly httpStatus: number;
+  /**
+   * Grafana has no health check for this datasource's plugin: HTTP 404 with Grafana's own body,
+   * `{"message":"Not found"}` (Grafana 9.x, whose Prometheus backend has no CheckHealth) or
+   * `{"messageId":"plugin.notImplemented"}` (later releases, plugins without one).
+   */
+  readonly unsupported?: boolean;
 }
 
 export interface QueryResult {
@@ -45,18 +53,141 @@ export class GrafanaAuthError extends MfcError {
     readonly status: number,
     /** Grafana's own `message` ("Invalid username or password"). */
     readonly grafanaMessage = '',
+    /** Grafana's `messageId` (10.1+: `password-auth.failed`, `auth.unauthorized`, …), '' when absent. */
+    readonly messageId = '',
+    /** Basic-auth credentials were sent and Grafana answered as if there were none: see basicAuthIgnored. */
+    readonly basicAuthIgnored = false,
   ) {
     super(message, hint);
   }
 }
 
+export interface GrafanaClientOptions {
+  /**
+   * Grafana's `[auth] login_cookie_name` (`GF_AUTH_LOGIN_COOKIE_NAME`) when known; without it
+   * the session cookie is found by the rule of sessionFromSetCookie.
+   */
+  readonly loginCookieName?: string;
+}
+
+/** A login session: the Cookie header to send back, and the name of the session cookie in it. */
+export interface LoginSession {
+  readonly cookie: string;
+  readonly name: string;
+}
+
+interface OpenSession extends LoginSession {
+  /** Which login of this client made it (1, 2, …). */
+  readonly serial: number;
+}
+
+/** The name Grafana gives its session cookie by default; its companion `grafana_session_expiry` keeps that name whatever `login_cookie_name` is. */
+export const DEFAULT_SESSION_COOKIE = 'grafana_session';
+
+/**
+ * Grafana answered a request that carried `Authorization: Basic` as if it carried nothing: 401
+ * "Unauthorized" (`auth.unauthorized` from 10.1), not "Invalid username or password"
+ * (`password-auth.failed`). Grafana only reads the Basic header when `[auth.basic] enabled` is
+ * true — with basic auth disabled no authentication client takes the request — so the password
+ * was never checked (or a proxy in front of Grafana removed the header).
+ */
+export function basicAuthIgnored(auth: GrafanaAuth, status: number, message: string, messageId = ''): boolean {
+  if (auth.kind !== 'basic' || status !== 401) return false;
+  return messageId ? messageId === 'auth.unauthorized' : message === 'Unauthorized';
+}
+
+interface SetCookie {
+  readonly name: string;
+  readonly value: string;
+  readonly httpOnly: boolean;
+  /** A deletion: empty value, `Max-Age` ≤ 0, or an `Expires` in the past. */
+  readonly deleted: boolean;
+}
+
+/** One `Set-Cookie` value: `name=value; Attr; Attr=v`. */
+function parseSetCookie(text: string): SetCookie | undefined {
+  const [pair = '', ...attributes] = text.split(';').map((part) => part.trim());
+  const eq = pair.indexOf('=');
+  if (eq <= 0) return undefined;
+  const name = pair.slice(0, eq).trim();
+  const value = pair.slice(eq + 1).trim();
+  let httpOnly = false;
+  let deleted = value === '';
+  for (const attribute of attributes) {
+    const [key = '', arg = ''] = attribute.split(/=(.*)/s, 2).map((x) => x.trim());
+    const lower = key.toLowerCase();
+    if (lower === 'httponly') httpOnly = true;
+    if (lower === 'max-age' && /^-?\d+$/.test(arg) && Number(arg) <= 0) deleted = true;
+    if (lower === 'expires' && Date.parse(arg) <= Date.now()) deleted = true;
+  }
+  return { name, value, httpOnly, deleted };
+}
+
+/**
+ * The login session in a login answer's `Set-Cookie` header (several cookies joined by `, `, as
+ * the HTTP layer flattens them). Every cookie the answer sets, except deletions, is sent back —
+ * what a browser does, so whatever Grafana named its session cookie it gets it back (and so does
+ * a load balancer's affinity cookie). The session cookie among them — it must be there — is the
+ * one named `loginCookieName` when known, else `grafana_session`, else the one HttpOnly cookie
+ * that is not `*_expiry` (Grafana writes the session cookie HttpOnly, `grafana_session_expiry`
+ * readable by scripts). Undefined when there is none.
+ */
+export function sessionFromSetCookie(header: string, loginCookieName?: string): LoginSession | undefined {
+  const jar = new Map<string, SetCookie>();
+  for (const text of header.split(/,(?=\s*[^;,=\s]+=)/)) {
+    const cookie = parseSetCookie(text);
+    if (!cookie) continue;
+    if (cookie.deleted) jar.delete(cookie.name);
+    else jar.set(cookie.name, cookie);
+  }
+  const cookies = [...jar.values()];
+  const candidates = cookies.filter((c) => c.httpOnly && !c.name.endsWith('_expiry'));
+  const session =
+    (loginCookieName ? jar.get(loginCookieName) : undefined) ??
+    jar.get(DEFAULT_SESSION_COOKIE) ??
+    (candidates.length === 1 ? candidates[0] : undefined);
+  if (!session) return undefined;
+  return { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '), name: session.name };
+}
+
+/**
+ * A health answer saying Grafana has no health check for the datasource's plugin: 404 with
+ * Grafana's JSON (`response.Error(404, "Not found", …)` for ErrMethodNotImplemented up to 10.x,
+ * `plugin.notImplemented` / "Method not implemented" later). Any other 404 — a Kubernetes
+ * Status from the service proxy, an ingress's page, an unknown path — is not this.
+ */
+function healthNotImplemented(res: HttpResponse): string | undefined {
+  if (res.status !== 404) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(res.text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(body) || body.kind === 'Status') return undefined;
+  const message = str(body.message);
+  if (body.messageId === 'plugin.notImplemented' || message === 'Not found' || message === 'Method not implemented') return message || 'Not found';
+  return undefined;
+}
+
 export class GrafanaClient {
-  private session: Promise<string> | undefined;
+  private session: Promise<OpenSession> | undefined;
+  /** Datasources whose plugin has no health check in this Grafana (asked once per run). */
+  private readonly noHealthCheck = new Map<string, DatasourceHealth>();
+  private lastVersion: string | undefined;
+  /** Logins completed so far. */
+  private logins = 0;
 
   constructor(
     readonly endpoint: Endpoint,
     readonly auth: GrafanaAuth,
+    readonly options: GrafanaClientOptions = {},
   ) {}
+
+  /** The version Grafana's last `/api/health` answer gave ('' when it hides it; undefined before one). */
+  get version(): string | undefined {
+    return this.lastVersion;
+  }
 
   /** Which credential is used, never the secret itself. */
   get credential(): string {
@@ -75,10 +206,15 @@ export class GrafanaClient {
     const res = await this.endpoint.request({ method: 'GET', path: '/api/health', what, signal });
     if (res.status === 503) {
       const body = objectOf(parseJson<unknown>(res, what));
-      if (typeof body.database === 'string') return { database: body.database, version: text(body.version) };
+      if (typeof body.database === 'string') return this.remember({ database: body.database, version: text(body.version) });
     }
     const body = objectOf(parseJson<unknown>(expectOk(res, what), what));
-    return { database: text(body.database), version: text(body.version) };
+    return this.remember({ database: text(body.database), version: text(body.version) });
+  }
+
+  private remember(health: { database: string; version: string }): { database: string; version: string } {
+    this.lastVersion = health.version;
+    return health;
   }
 
   async datasources(signal?: AbortSignal): Promise<GrafanaDatasource[]> {
@@ -95,10 +231,23 @@ export class GrafanaClient {
     }));
   }
 
-  /** Grafana's own health check of a datasource (the UI's "Save & Test"). */
+  /**
+   * Grafana's own health check of a datasource (the UI's "Save & Test"): OK only for HTTP 200
+   * with status OK. A plugin without a health check answers `unsupported` (asked once: later calls
+   * for that datasource answer the same without asking again).
+   */
   async datasourceHealth(uid: string, signal?: AbortSignal): Promise<DatasourceHealth> {
+    const known = this.noHealthCheck.get(uid);
+    if (known) return known;
     const what = `Grafana GET /api/datasources/uid/${uid}/health`;
-    const res = await this.authed({ method: 'GET', path: `/api/datasources/uid/${encodeURIComponent(uid)}/health`, what, signal }, [400]);
+    const res = await this.authed({ method: 'GET', path: `/api/datasources/uid/${encodeURIComponent(uid)}/health`, what, signal }, [400, 404]);
+    const unsupported = healthNotImplemented(res);
+    if (unsupported !== undefined) {
+      const answer: DatasourceHealth = { ok: false, status: 'UNSUPPORTED', message: unsupported, httpStatus: 404, unsupported: true };
+      this.noHealthCheck.set(uid, answer);
+      return answer;
+    }
+    if (res.status === 404) expectOk(res, what);
     const body = objectOf(parseJson<unknown>(res, what));
     const status = str(body.status) || (res.status === 200 ? 'OK' : 'ERROR');
     return { ok: res.status === 200 && status === 'OK', status, message: str(body.message), httpStatus: res.status };
@@ -127,34 +276,65 @@ export class GrafanaClient {
     return { series, httpStatus: res.status, error: str(a.error) || undefined };
   }
 
-  /** A request with the credentials; 401/403 become GrafanaAuthError, other errors HttpStatusError. */
+  /**
+   * Logs the login session out (`GET /logout` with its cookies: Grafana revokes the session and
+   * answers a redirect to /login), once; nothing to do for other credentials. Never throws: the
+   * run's verdict does not depend on it.
+   */
+  async close(signal?: AbortSignal): Promise<void> {
+    const pending = this.session;
+    this.session = undefined;
+    const session = await pending?.catch(() => undefined);
+    if (!session) return;
+    try {
+      await this.endpoint.request({ method: 'GET', path: '/logout', what: 'Grafana GET /logout', signal, headers: { cookie: session.cookie } });
+    } catch {
+      // Best effort: an unreachable Grafana keeps the session until it expires.
+    }
+  }
+
+  /**
+   * A request with the credentials; 401/403 become GrafanaAuthError, other errors HttpStatusError.
+   * A login session Grafana no longer accepts (revoked, rotated, or lost with a restart of a
+   * Grafana whose database is not persistent) is replaced by a new login, once per request.
+   */
   private async authed(req: EndpointRequest, acceptedStatuses: number[] = []): Promise<HttpResponse> {
-    const headers = { accept: 'application/json', ...req.headers, ...(await this.authHeaders(req.signal)) };
-    const res = await this.endpoint.request({ ...req, headers });
+    const loginsBefore = this.logins;
+    const { headers: credentials, session } = await this.credentials(req.signal);
+    let res = await this.endpoint.request({ ...req, headers: { accept: 'application/json', ...req.headers, ...credentials } });
+    // Only a session that existed before this request began is replaced: one just made is not retried.
+    if (res.status === 401 && session && session.serial <= loginsBefore) {
+      const current = this.session;
+      if (current && (await current.catch(() => undefined)) === session) this.session = undefined;
+      const again = await this.credentials(req.signal);
+      res = await this.endpoint.request({ ...req, headers: { accept: 'application/json', ...req.headers, ...again.headers } });
+    }
     if (res.status === 401 || res.status === 403) throw this.authError(res, req.what);
     if (acceptedStatuses.includes(res.status)) return res;
     return expectOk(res, req.what);
   }
 
-  private async authHeaders(signal?: AbortSignal): Promise<Record<string, string>> {
+  private async credentials(signal?: AbortSignal): Promise<{ headers: Record<string, string>; session?: OpenSession }> {
     switch (this.auth.kind) {
       case 'none':
-        return {};
+        return { headers: {} };
       case 'token':
-        return { authorization: `Bearer ${this.auth.token}` };
+        return { headers: { authorization: `Bearer ${this.auth.token}` } };
       case 'basic':
-        return { authorization: `Basic ${Buffer.from(`${this.auth.user}:${this.auth.password}`).toString('base64')}` };
-      case 'session':
-        this.session ??= this.login(this.auth, signal).catch((err: unknown) => {
-          this.session = undefined;
+        return { headers: { authorization: `Basic ${Buffer.from(`${this.auth.user}:${this.auth.password}`).toString('base64')}` } };
+      case 'session': {
+        const opening = (this.session ??= this.login(this.auth, signal).catch((err: unknown) => {
+          if (this.session === opening) this.session = undefined;
           throw err;
-        });
-        return { cookie: await this.session };
+        }));
+        const session = await opening;
+        return { headers: { cookie: session.cookie }, session };
+      }
     }
   }
 
-  /** `POST /login` through the endpoint; returns the `grafana_session` cookie pair. */
-  private async login(auth: { user: string; password: string }, signal?: AbortSignal): Promise<string> {
+  /** `POST /login` through the endpoint; the session its cookies make (see sessionFromSetCookie). */
+  private async login(auth: { user: string; password: string }, signal?: AbortSignal): Promise<OpenSession> {
     const what = 'Grafana POST /login';
     const res = await this.endpoint.request({
       method: 'POST',
@@ -166,17 +346,23 @@ export class GrafanaClient {
     });
     if (res.status === 401 || res.status === 403 || res.status === 400) throw this.authError(res, what);
     expectOk(res, what);
-    const cookies = (res.headers['set-cookie'] ?? '').split(/,(?=\s*[\w-]+=)/);
-    const session = cookies.map((c) => c.trim().split(';')[0] ?? '').find((c) => c.startsWith('grafana_session='));
-    if (!session) throw new MfcError(`${what}: Grafana accepted the login but set no grafana_session cookie`);
-    return session;
+    const session = sessionFromSetCookie(res.headers['set-cookie'] ?? '', this.options.loginCookieName);
+    if (!session) {
+      throw new MfcError(
+        `${what}: Grafana accepted the login but set no session cookie (${this.options.loginCookieName ?? DEFAULT_SESSION_COOKIE}, or one HttpOnly cookie)`,
+        'A proxy between the runner and Grafana may drop Set-Cookie headers; or reach Grafana with a service-account token (grafana-token).',
+      );
+    }
+    return { ...session, serial: ++this.logins };
   }
 
   private authError(res: HttpResponse, what: string): MfcError {
     let message = '';
+    let messageId = '';
     try {
-      const body = JSON.parse(res.text) as { message?: unknown };
-      message = typeof body.message === 'string' ? body.message : '';
+      const body = objectOf(JSON.parse(res.text));
+      message = str(body.message);
+      messageId = str(body.messageId);
     } catch {
       return new HttpStatusError(`${what}: HTTP ${res.status}`, res.status, false, res.text);
     }
@@ -186,6 +372,17 @@ export class GrafanaClient {
         'Give that user or service account the Admin role, or at least datasources:read and datasources:query on this datasource.',
         403,
         message,
+        messageId,
+      );
+    }
+    if (basicAuthIgnored(this.auth, res.status, message, messageId)) {
+      return new GrafanaAuthError(
+        `${what}: HTTP 401 — Grafana ignored the basic-auth credentials of ${this.credential} (${message || 'Unauthorized'}): basic auth is disabled in this Grafana, so the password was never checked`,
+        'Grafana answers "Unauthorized", not "Invalid username or password", when it does not read the Authorization: Basic header: [auth.basic] enabled = false (GF_AUTH_BASIC_ENABLED=false), or a proxy in front of Grafana removes the header. Use a service-account token (grafana-token input), or access: proxy, where the action logs in with the password (POST /login works with basic auth disabled) and uses the login session.',
+        401,
+        message,
+        messageId,
+        true,
       );
     }
     const fix =
@@ -194,7 +391,7 @@ export class GrafanaClient {
         : this.auth.kind === 'token'
           ? 'The grafana-token is invalid, expired or revoked: create a new service-account token in Grafana and update the secret.'
           : `Check grafana-username and the grafana-password secret; they must match GF_SECURITY_ADMIN_USER/GF_SECURITY_ADMIN_PASSWORD (or that user's password in Grafana).`;
-    return new GrafanaAuthError(`${what}: HTTP 401 — Grafana rejected ${this.credential}${message ? ` (${message})` : ''}`, fix, 401, message);
+    return new GrafanaAuthError(`${what}: HTTP 401 — Grafana rejected ${this.credential}${message ? ` (${message})` : ''}`, fix, 401, message, messageId);
   }
 }
 

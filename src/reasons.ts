@@ -64,11 +64,24 @@ export type Reason =
   | { readonly code: 'datasource.unprovisioned'; readonly name: string }
   | { readonly code: 'datasource.vanished'; readonly name: string }
   // grafana-datasource-health, grafana-query
-  | { readonly code: 'datasource.health-failed'; readonly name: string; readonly message: string; readonly httpStatus: number }
+  | {
+      readonly code: 'datasource.health-failed';
+      readonly name: string;
+      readonly message: string;
+      readonly httpStatus: number;
+      /** `query`: Grafana has no health check for the datasource (9.x Prometheus); the `1+1` query through Grafana failed. */
+      readonly via?: 'query';
+    }
   | { readonly code: 'grafana-query.error'; readonly message: string; readonly httpStatus: number }
   | { readonly code: 'grafana-query.no-data'; readonly query: string }
   // an error that ended the attempt
-  | { readonly code: 'grafana.auth'; readonly status: 401 | 403; readonly message: string }
+  | {
+      readonly code: 'grafana.auth';
+      readonly status: 401 | 403;
+      readonly message: string;
+      /** Basic-auth credentials were sent and Grafana answered as if there were none: basic auth is disabled in Grafana. */
+      readonly basicAuthIgnored?: boolean;
+    }
   | { readonly code: 'error.kube'; readonly status: number; readonly reason: string }
   | { readonly code: 'error.proxy'; readonly status: number; readonly message: string }
   | { readonly code: 'error.http'; readonly status: number }

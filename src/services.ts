@@ -8,6 +8,7 @@ import type { Cluster } from './cluster.js';
 import { portForwardEndpoint, proxyEndpoint, urlEndpoint, type Endpoint } from './endpoint.js';
 import { MfcError } from './errors.js';
 import { GrafanaClient, type GrafanaAuth } from './grafana.js';
+import { prefixed } from './paths.js';
 import { PrometheusClient } from './prometheus.js';
 import type { Found, GrafanaSite, PrometheusSite, Stack } from './stack/types.js';
 import type { Settings } from './types.js';
@@ -29,8 +30,8 @@ export interface GrafanaCredentials {
 export function connectServices(settings: Settings, stack: Stack, cluster: Cluster, credentials: GrafanaCredentials = inputCredentials(settings)): Services {
   const timeout = settings.requestTimeoutMs;
   const tokenOnly = Boolean(credentials.token) && !credentials.password;
-  const prometheusEndpoint = endpointFor(settings, stack.prometheus, cluster, settings.prometheusUrl, false, 'Prometheus');
-  const grafanaEndpoint = endpointFor(settings, stack.grafana, cluster, settings.grafanaUrl, tokenOnly, 'Grafana');
+  const prometheusEndpoint = prefixed(endpointFor(settings, stack.prometheus, cluster, settings.prometheusUrl, false, 'Prometheus'), pathOf(settings, settings.prometheusPath, stack.prometheus));
+  const grafanaEndpoint = prefixed(endpointFor(settings, stack.grafana, cluster, settings.grafanaUrl, tokenOnly, 'Grafana'), pathOf(settings, settings.grafanaPath, stack.grafana));
   return {
     prometheus: new PrometheusClient(prometheusEndpoint),
     grafana: new GrafanaClient(grafanaEndpoint, grafanaAuth(credentials, grafanaEndpoint.mode === 'proxy')),
@@ -48,6 +49,16 @@ export function connectServices(settings: Settings, stack: Stack, cluster: Clust
     if (s.access === 'port-forward' || forward) return portForwardEndpoint(c, svc.namespace, svc, site.workload.selector, timeout);
     return proxyEndpoint(c, svc.namespace, svc);
   }
+}
+
+/**
+ * The path prefix of a component's API: what discovery settled (the input, else the container's
+ * flags or env). With `access: direct` the URL is the user's own (an ingress may map the prefix
+ * away), so only the input applies there, after the URL's own path.
+ */
+function pathOf(settings: Settings, given: string | undefined, found: Found<{ readonly path?: string }>): string {
+  if (settings.access === 'direct') return given ?? '';
+  return (found.ok ? found.value.path : undefined) ?? given ?? '';
 }
 
 /** The credentials the inputs give. */

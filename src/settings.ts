@@ -46,6 +46,8 @@ export const DEFAULTS = Object.freeze({
   access: 'proxy',
   'prometheus-url': '',
   'grafana-url': '',
+  'prometheus-path': '',
+  'grafana-path': '',
   'skip-checks': '',
   'fail-on-warning': 'false',
   'report-path': '',
@@ -70,6 +72,8 @@ export const DISCOVERED: Partial<Record<InputName, string>> = {
   'expected-targets': "the stack's (TaskFlow: backend-api,postgres,redis); none: none required",
   'target-label': 'app, else app.kubernetes.io/name, else service, else job',
   query: 'up{job="<the job>"}, else up',
+  'prometheus-path': "the container's --web.route-prefix (else --web.external-url's path), else /",
+  'grafana-path': "the container's GF_SERVER_ROOT_URL path when GF_SERVER_SERVE_FROM_SUB_PATH=true, else /",
 };
 
 const ACCESS_MODES: readonly AccessMode[] = ['proxy', 'port-forward', 'direct'];
@@ -81,6 +85,10 @@ const SELECTOR_FORM =
 const LABEL_VALUE_FORM = "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 const CREDENTIALS_FORM = 'expected auto, none, or secret/NAME:USERKEY:PASSWORDKEY (e.g. secret/kps-grafana:admin-user:admin-password)';
 const OBJECT_FORM = 'expected NAME, configmap/NAME or secret/NAME';
+const PATH_FORMS: Record<string, string> = {
+  'prometheus-path': "expected a path such as /prometheus (what Prometheus's --web.route-prefix is set to), or / for none",
+  'grafana-path': "expected a path such as /grafana (the path of Grafana's root_url when serve_from_sub_path is true), or / for none",
+};
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -128,6 +136,8 @@ export function parseSettings(read: InputReader): Settings {
     access,
     prometheusUrl: parseDirectUrl(input('prometheus-url'), 'prometheus-url', access),
     grafanaUrl: parseDirectUrl(input('grafana-url'), 'grafana-url', access),
+    prometheusPath: optional('prometheus-path', (t) => parsePathPrefix(t, 'prometheus-path')),
+    grafanaPath: optional('grafana-path', (t) => parsePathPrefix(t, 'grafana-path')),
     skipChecks: parseSkipChecks(input('skip-checks')),
     failOnWarning: parseBoolean(input('fail-on-warning'), 'fail-on-warning'),
     reportPath: input('report-path'),
@@ -369,6 +379,30 @@ function parseAccess(text: string): AccessMode {
   const mode = ACCESS_MODES.find((candidate) => candidate === text.toLowerCase());
   if (!mode) throw new SettingsError('access', `${quote(text)} is not an access mode; expected proxy, port-forward or direct`);
   return mode;
+}
+
+/**
+ * A path prefix (`prometheus-path`, `grafana-path`) as Prometheus normalizes its route prefix
+ * (cmd/prometheus/main.go: `"/" + strings.Trim(prefix, "/")`): `/prometheus`, `prometheus/` and
+ * `/prometheus/` are the same; `/` is none (returned as `''`). Segments are RFC 3986 path
+ * characters; `.`, `..` and empty segments are refused, since the prefix goes into the API
+ * server's service-proxy path.
+ */
+export function parsePathPrefix(text: string, input: string): string {
+  const form = PATH_FORMS[input] ?? 'expected a path such as /prefix, or / for none';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new SettingsError(input, `${quote(text)} is a URL; ${form}`);
+  const trimmed = trimTrailingSlashes(text).replace(/^\/+/, '');
+  if (trimmed === '') return '';
+  const segments = trimmed.split('/');
+  // A segment is compared decoded too: `%2e%2e` is `..`, `%2f` a slash, once a server decodes it.
+  const decoded = (seg: string): string => seg.replace(/%2e/gi, '.').replace(/%2f/gi, '/');
+  const dotted = (seg: string): boolean => ['.', '..'].includes(decoded(seg)) || decoded(seg).includes('/');
+  const bad = segments.find((seg) => seg === '' || dotted(seg) || !/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$/.test(seg));
+  if (bad !== undefined || trimmed.length > 255) {
+    const why = bad === undefined ? 'is longer than 255 characters' : bad === '' ? 'has an empty segment (//)' : dotted(bad) ? `has a ${quote(bad)} segment` : `has characters a URL path cannot carry in ${quote(bad)}`;
+    throw new SettingsError(input, `${quote(text)} ${why}; ${form}`);
+  }
+  return `/${trimmed}`;
 }
 
 /** `prometheus-url` / `grafana-url`: required with `access: direct`, refused otherwise. */

@@ -57,6 +57,8 @@ export type CredentialsChoice =
 export interface Settings {
   /** Kubeconfig YAML (already decoded from base64 when needed); empty: default loading rules. */
   readonly kubeconfig: string;
+  /** A kubeconfig file to load as a file (the CLI's `--kubeconfig PATH`): its relative paths are its directory's. */
+  readonly kubeconfigFile?: string;
   readonly context: string;
   /** `auto`: recognised from what is in the cluster. */
   readonly stack: 'auto' | StackKind;
@@ -85,6 +87,13 @@ export interface Settings {
   readonly access: AccessMode;
   readonly prometheusUrl: string;
   readonly grafanaUrl: string;
+  /**
+   * The path prefix Prometheus serves its HTTP API under (`--web.route-prefix`), e.g. `/prometheus`;
+   * `''`: the root (the input `/`); undefined: discovered from the pod (else the root).
+   */
+  readonly prometheusPath?: string;
+  /** The sub-path Grafana serves from (`serve_from_sub_path` with root_url …/grafana/), e.g. `/grafana`; as prometheusPath. */
+  readonly grafanaPath?: string;
   readonly skipChecks: readonly CheckId[];
   readonly failOnWarning: boolean;
   readonly reportPath: string;

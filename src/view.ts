@@ -4,10 +4,32 @@
  * (concurrent asks share one request). A retry round gets a fresh view, so a check that waits for
  * the cluster to change sees the change.
  */
-import type { V1ConfigMap, V1Endpoints, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
-import type { Cluster, CustomObject, CustomResource, ExecResult } from './cluster.js';
+import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
 import type { GrafanaClient, GrafanaDatasource } from './grafana.js';
-import type { PrometheusClient, Target } from './prometheus.js';
+import type { PrometheusClient, TargetsRead } from './prometheus.js';
+
+/** A set of a Service's addresses that share ports (an EndpointSlice, or a subset of its Endpoints). */
+export interface AddressGroup {
+  /** The Service ports these addresses serve, by the Service port's name (`''`/absent: unnamed). */
+  readonly ports: readonly { readonly name?: string; readonly port?: number }[];
+  readonly ready: readonly Address[];
+  readonly notReady: readonly Address[];
+}
+
+export interface Address {
+  readonly ip: string;
+  /** What it is, to count an endpoint once across address families: `Pod/ns/name`, else the address. */
+  readonly key: string;
+}
+
+/** A Service's endpoints, from its EndpointSlices, or from its Endpoints when the slices cannot be read. */
+export interface ServiceEndpoints {
+  readonly source: 'EndpointSlices' | 'Endpoints';
+  /** Why the Endpoints were read instead: `list endpointslices … is forbidden` or `not served`. */
+  readonly fallback?: string;
+  readonly groups: readonly AddressGroup[];
+}
 
 export class ClusterView {
   private readonly cache = new Map<string, Promise<unknown>>();
@@ -44,6 +66,25 @@ export class ClusterView {
     return this.once(`endpoints ${namespace}/${name}`, () => this.cluster.readEndpoints(namespace, name, this.signal));
   }
 
+  /**
+   * The Service's ready and not-ready endpoints: its EndpointSlices (discovery.k8s.io/v1), or,
+   * when the credentials may not list them (403) or the cluster does not serve them (404), its
+   * v1 Endpoints.
+   */
+  serviceEndpoints(namespace: string, name: string): Promise<ServiceEndpoints> {
+    return this.once(`service endpoints ${namespace}/${name}`, async () => {
+      try {
+        const slices = await this.cluster.listEndpointSlices(namespace, name, this.signal);
+        return { source: 'EndpointSlices', groups: slices.map(groupOfSlice) } satisfies ServiceEndpoints;
+      } catch (err) {
+        if (!(err instanceof KubeError) || (err.status !== 403 && err.status !== 404)) throw err;
+        const fallback = err.status === 403 ? 'listing EndpointSlices is forbidden' : 'the API server does not serve discovery.k8s.io/v1 EndpointSlices';
+        const endpoints = await this.endpoints(namespace, name);
+        return { source: 'Endpoints', fallback, groups: (endpoints?.subsets ?? []).map(groupOfSubset) } satisfies ServiceEndpoints;
+      }
+    });
+  }
+
   configMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
     return this.once(`configmap ${namespace}/${name}`, () => this.cluster.readConfigMap(namespace, name, this.signal));
   }
@@ -71,11 +112,40 @@ export class ClusterView {
     return this.once(`exec ${namespace}/${pod}/${container} ${JSON.stringify(command)}`, () => this.cluster.exec(namespace, pod, container, command));
   }
 
-  targets(): Promise<Target[]> {
-    return this.once('prometheus targets', () => this.prometheus.activeTargets(this.signal));
+  /**
+   * Prometheus's active targets, read once per attempt: only `job`'s when it names a scrape pool
+   * (filtered by Prometheus), else every one (see PrometheusClient.targetsOf). Every check of the
+   * attempt asks for the same job, the stack's.
+   */
+  targets(job: string): Promise<TargetsRead> {
+    return this.once(`prometheus targets ${job}`, () => this.prometheus.targetsOf(job, this.signal));
   }
 
   datasources(): Promise<GrafanaDatasource[]> {
     return this.once('grafana datasources', () => this.grafana.datasources(this.signal));
   }
+}
+
+function groupOfSlice(slice: V1EndpointSlice): AddressGroup {
+  const ready: Address[] = [];
+  const notReady: Address[] = [];
+  for (const e of slice.endpoints ?? []) {
+    const ref = e.targetRef;
+    // EndpointConditions.ready: nil is read as ready (discovery.k8s.io/v1 types.go).
+    const into = e.conditions?.ready === false ? notReady : ready;
+    for (const ip of e.addresses ?? []) into.push({ ip, key: ref?.name ? `${ref.kind ?? ''}/${ref.namespace ?? ''}/${ref.name}` : ip });
+  }
+  return { ports: (slice.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), ...(p.port !== undefined ? { port: p.port } : {}) })), ready, notReady };
+}
+
+function groupOfSubset(subset: NonNullable<V1Endpoints['subsets']>[number]): AddressGroup {
+  const address = (a: { ip: string; targetRef?: { kind?: string; namespace?: string; name?: string } }): Address => ({
+    ip: a.ip,
+    key: a.targetRef?.name ? `${a.targetRef.kind ?? ''}/${a.targetRef.namespace ?? ''}/${a.targetRef.name}` : a.ip,
+  });
+  return {
+    ports: (subset.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port })),
+    ready: (subset.addresses ?? []).map(address),
+    notReady: (subset.notReadyAddresses ?? []).map(address),
+  };
 }

@@ -22,7 +22,7 @@ describe('cluster-access', () => {
         'list pods in namespace taskflow',
         'list services in namespace taskflow',
         'get services in namespace taskflow',
-        'get endpoints in namespace taskflow',
+        'list endpointslices.discovery.k8s.io in namespace taskflow',
         'get configmaps in namespace taskflow',
         'get services/proxy in namespace taskflow',
         'create services/proxy in namespace taskflow',
@@ -55,18 +55,29 @@ describe('cluster-access', () => {
   });
 
   it('lists every missing permission with one rule each', async () => {
-    const stack = await taskflowStack({}, taskflowCluster().deny('get', 'endpoints').deny('get', 'services', 'proxy'));
+    const stack = await taskflowStack({}, taskflowCluster().deny('list', 'endpointslices').deny('get', 'endpoints').deny('get', 'services', 'proxy'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('fail');
-    expect(outcome.summary).toContain('get endpoints in namespace taskflow');
+    expect(outcome.summary).toContain('list endpointslices.discovery.k8s.io in namespace taskflow');
     expect(outcome.summary).toContain('get services/proxy in namespace taskflow');
     expect(outcome.hint).toContain('these rules');
-    expect(outcome.hint).toContain('resources: ["endpoints"]\n  verbs: ["get"]');
+    expect(outcome.hint).toContain('- apiGroups: ["discovery.k8s.io"]\n  resources: ["endpointslices"]\n  verbs: ["list"]');
+    expect(outcome.hint).toContain('(get endpoints in namespace taskflow does instead of list endpointslices.discovery.k8s.io in namespace taskflow.)');
     expect(outcome.hint).toContain('resources: ["services/proxy"]\n  verbs: ["get"]');
   });
 
+  it('needs get on endpoints only when EndpointSlices may not be listed, and says the Endpoints are read then', async () => {
+    expect((await attempt(clusterAccess, await taskflowStack({}, taskflowCluster().deny('get', 'endpoints')))).status).toBe('pass');
+    const outcome = await attempt(clusterAccess, await taskflowStack({}, taskflowCluster().deny('list', 'endpointslices')));
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toContain("without list endpointslices.discovery.k8s.io in namespace taskflow the Service's Endpoints are read instead (get endpoints in namespace taskflow)");
+    const both = await attempt(clusterAccess, await taskflowStack({}, taskflowCluster().deny('list', 'endpointslices').deny('get', 'endpoints')));
+    expect(both.status).toBe('fail');
+    expect(both.details?.missing).toEqual(['list endpointslices.discovery.k8s.io in namespace taskflow']);
+  });
+
   it('does not require a permission whose only checks are skipped', async () => {
-    const stack = await taskflowStack({ 'skip-checks': 'prometheus-service' }, taskflowCluster().deny('get', 'endpoints'));
+    const stack = await taskflowStack({ 'skip-checks': 'prometheus-service' }, taskflowCluster().deny('list', 'endpointslices').deny('get', 'endpoints'));
     const outcome = await attempt(clusterAccess, stack);
     expect(outcome.status).toBe('pass');
   });

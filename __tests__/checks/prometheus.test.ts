@@ -1,11 +1,12 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { prometheusApi } from '../../src/checks/prometheus-api.js';
 import { prometheusQuery } from '../../src/checks/prometheus-query.js';
 import { prometheusService } from '../../src/checks/prometheus-service.js';
 import { prometheusTargets } from '../../src/checks/prometheus-targets.js';
 import { HttpStatusError } from '../../src/endpoint.js';
 import { MfcError } from '../../src/errors.js';
-import { PROMETHEUS_POD, taskflowCluster } from '../fixtures/cluster.js';
+import { PROMETHEUS_POD, slicesOf, taskflowCluster } from '../fixtures/cluster.js';
+import { ClusterView } from '../../src/view.js';
 import { attempt, taskflowStack, verdict } from '../fixtures/context.js';
 import {
   activeTarget,
@@ -16,6 +17,7 @@ import {
   TASKFLOW_TARGETS,
   targetsAnswer,
   taskflowTargets,
+  type Route,
 } from '../fixtures/endpoints.js';
 
 const REDIS_DOWN = 'Get "http://10.244.0.17:9121/metrics": dial tcp 10.244.0.17:9121: connect: connection refused';
@@ -90,9 +92,9 @@ describe('prometheus-api', () => {
     const outcome = await attempt(prometheusApi, stack);
     expect(outcome.status).toBe('pass');
     expect(outcome.summary).toContain('Prometheus answered /api/v1/targets');
-    expect(outcome.summary).toContain('(3 active targets)');
+    expect(outcome.summary).toContain('(3 active targets in scrape pool kubernetes-pods)');
     expect(outcome.summary).toContain("via service taskflow/prometheus:9090 through the API server's service proxy");
-    expect(stack.prometheus.sent('/api/v1/targets')[0]?.path).toBe('/api/v1/targets?state=active');
+    expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual(['/api/v1/targets?state=active&scrapePool=kubernetes-pods']);
   });
 
   it('throws the proxy\'s "no endpoints" answer, which the runner explains', async () => {
@@ -151,6 +153,8 @@ describe('prometheus-api', () => {
     expect(result.status).toBe('fail');
     expect(result.summary).toContain('HTTP 404');
     expect(result.hint).toContain('route-prefix');
+    expect(result.hint).toContain('prometheus-path input');
+    expect(result.reason).toEqual({ code: 'error.http', status: 404 });
   });
 });
 
@@ -288,4 +292,174 @@ describe('prometheus-query', () => {
 it('fixture sanity: the Prometheus pod is the one behind the Service', () => {
   const cluster = taskflowCluster();
   expect(cluster.endpointsOf('prometheus').subsets?.[0]?.addresses?.[0]?.targetRef?.name).toBe(PROMETHEUS_POD);
+});
+
+/** Prometheus 2.42's filters of /api/v1/targets (web/api/v1/api.go, targets): `state`, and `scrapePool` (an unknown pool: no target). */
+function prometheus242(active: readonly Record<string, unknown>[]): Route {
+  return (req) => {
+    const query = new URLSearchParams(req.path.split('?')[1] ?? '');
+    const state = (query.get('state') ?? '').toLowerCase();
+    const pool = query.get('scrapePool') ?? '';
+    const showActive = state === '' || state === 'any' || state === 'active';
+    return targetsAnswer(showActive ? active.filter((t) => !pool || t.scrapePool === pool) : []);
+  };
+}
+
+const NODE_EXPORTER_POOL = 'serviceMonitor/monitoring/node-exporter/0';
+const nodeExporter = (pod: string, ip: string): Record<string, unknown> => ({
+  ...activeTarget({ app: 'node-exporter', pod, ip, port: 9100 }),
+  scrapePool: NODE_EXPORTER_POOL,
+  labels: { instance: `${ip}:9100`, job: 'node-exporter', namespace: 'monitoring', pod },
+});
+const MIXED = [SELF_TARGET, ...TASKFLOW_TARGETS.map((t) => activeTarget(t)), nodeExporter('node-exporter-a', '10.244.0.31'), nodeExporter('node-exporter-b', '10.244.0.32')];
+
+describe('reading the targets', () => {
+  it('reads them once per attempt, filtered by Prometheus to the scrape pool, for prometheus-api and prometheus-targets together', async () => {
+    const stack = await taskflowStack();
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242(MIXED));
+    const { cluster, prometheus, grafana } = stack.context;
+    const context = { ...stack.context, view: new ClusterView(cluster, prometheus, grafana) };
+    const [api, targets] = await Promise.all([prometheusApi.run(context), prometheusTargets.run(context)]);
+    expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual(['/api/v1/targets?state=active&scrapePool=kubernetes-pods']);
+    expect(api.summary).toContain('(3 active targets in scrape pool kubernetes-pods)');
+    expect(targets.summary).toBe('job kubernetes-pods: 3 of 3 targets UP (backend-api, postgres, redis)');
+  });
+
+  it('names a pool with slashes in the query, encoded', async () => {
+    const stack = await taskflowStack({ 'scrape-job': NODE_EXPORTER_POOL, 'expected-targets': 'none' });
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242(MIXED));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.summary).toBe(`job ${NODE_EXPORTER_POOL}: 2 of 2 targets UP (node-exporter)`);
+    expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual([`/api/v1/targets?state=active&scrapePool=${encodeURIComponent(NODE_EXPORTER_POOL)}`]);
+  });
+
+  it('reads every active target for a job label value, once Prometheus answers that no pool has that name', async () => {
+    const stack = await taskflowStack({ 'scrape-job': 'node-exporter', 'expected-targets': 'none' });
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242(MIXED));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('job node-exporter: 2 of 2 targets UP (node-exporter)');
+    expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual(['/api/v1/targets?state=active&scrapePool=node-exporter', '/api/v1/targets?state=active']);
+  });
+
+  it('names every pool Prometheus scrapes when the job has no target', async () => {
+    const stack = await taskflowStack();
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242([SELF_TARGET]));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.summary).toBe('job kubernetes-pods has no active targets (Prometheus scrapes: prometheus)');
+  });
+
+  it('takes the whole answer of a Prometheus older than 2.42, which ignores scrapePool, without asking again', async () => {
+    const stack = await taskflowStack();
+    stack.prometheus.on('GET', '/api/v1/targets', targetsAnswer(MIXED));
+    const { cluster, prometheus, grafana } = stack.context;
+    const context = { ...stack.context, view: new ClusterView(cluster, prometheus, grafana) };
+    const [api, targets] = await Promise.all([prometheusApi.run(context), prometheusTargets.run(context)]);
+    expect(api.summary).toContain('(6 active targets)');
+    expect(targets.summary).toBe('job kubernetes-pods: 3 of 3 targets UP (backend-api, postgres, redis)');
+    expect(stack.prometheus.sent('/api/v1/targets')).toHaveLength(1);
+  });
+
+  it('asks for every active target, and only active ones, when every scrape pool is checked', async () => {
+    const stack = await taskflowStack({ stack: 'generic' });
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242(MIXED));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.summary).toBe('6 of 6 targets UP in 3 scrape pools');
+    expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual(['/api/v1/targets?state=active']);
+  });
+
+  it('parses the answer once, and keeps its label maps rather than copies', async () => {
+    const stack = await taskflowStack();
+    const answer = targetsAnswer(MIXED);
+    stack.prometheus.on('GET', '/api/v1/targets', answer);
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const read = await stack.context.prometheus.targetsOf('kubernetes-pods');
+      expect(parse.mock.calls.filter(([text]) => text === answer.text)).toHaveLength(1);
+      const parsed = parse.mock.results.find((r, i) => parse.mock.calls[i]?.[0] === answer.text)?.value as { data: { activeTargets: { labels: unknown }[] } };
+      expect(read.targets[0]?.labels).toBe(parsed.data.activeTargets[0]?.labels);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+});
+
+describe('prometheus-service endpoints', () => {
+  const calls = (stack: { cluster: { calls: string[] } }) => stack.cluster.calls.filter((c) => /endpoint/.test(c));
+
+  it("reads the Service's EndpointSlices, not its Endpoints", async () => {
+    const stack = await taskflowStack();
+    const outcome = await attempt(prometheusService, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.details).toMatchObject({ source: 'EndpointSlices', endpoints: ['10.244.0.12'] });
+    expect(calls(stack)).toEqual(['list endpointslices.discovery.k8s.io in namespace taskflow']);
+  });
+
+  it('falls back to the Endpoints when the credentials may not list EndpointSlices (403), saying so', async () => {
+    const stack = await taskflowStack({}, taskflowCluster().deny('list', 'endpointslices'));
+    const outcome = await attempt(prometheusService, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('Service taskflow/prometheus exposes port 9090 → web with 1 ready endpoint (read from its Endpoints: listing EndpointSlices is forbidden)');
+    expect(outcome.details).toMatchObject({ source: 'Endpoints' });
+    expect(calls(stack)).toEqual(['list endpointslices.discovery.k8s.io in namespace taskflow', 'get endpoints in namespace taskflow']);
+  });
+
+  it('falls back to the Endpoints when the cluster does not serve discovery.k8s.io/v1 (404)', async () => {
+    const cluster = taskflowCluster();
+    cluster.slicesServed = false;
+    const outcome = await attempt(prometheusService, await taskflowStack({}, cluster));
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toContain('(read from its Endpoints: the API server does not serve discovery.k8s.io/v1 EndpointSlices)');
+  });
+
+  it('fails when both are refused, with the refusal of the Endpoints', async () => {
+    const stack = await taskflowStack({}, taskflowCluster().deny('list', 'endpointslices').deny('get', 'endpoints'));
+    const result = await verdict(prometheusService, stack);
+    expect(result.status).toBe('fail');
+    expect(result.summary).toContain('get endpoints in namespace taskflow: HTTP 403 Forbidden');
+  });
+
+  it('counts the endpoints whose ready condition is false as not ready, and a missing condition as ready', async () => {
+    const cluster = taskflowCluster();
+    const [slice] = slicesOf(cluster.endpointsOf('prometheus'));
+    slice!.endpoints = [
+      { addresses: ['10.244.0.12'], conditions: { ready: false, serving: false, terminating: true }, targetRef: { kind: 'Pod', namespace: 'taskflow', name: PROMETHEUS_POD } },
+      { addresses: ['10.244.0.40'], conditions: { ready: false } },
+    ];
+    cluster.endpointSlices = [slice!];
+    const notReady = await attempt(prometheusService, await taskflowStack({}, cluster));
+    expect(notReady.status).toBe('fail');
+    expect(notReady.summary).toBe('Service taskflow/prometheus has no ready endpoints (2 not ready)');
+    expect(notReady.reason).toEqual({ code: 'service.no-endpoints', namespace: 'taskflow', name: 'prometheus', notReady: 2 });
+    slice!.endpoints = [{ addresses: ['10.244.0.12'], conditions: {} }];
+    expect((await attempt(prometheusService, await taskflowStack({}, cluster))).status).toBe('pass');
+  });
+
+  it('counts a dual-stack pod once, though it has a slice per address family', async () => {
+    const cluster = taskflowCluster();
+    const [v4] = slicesOf(cluster.endpointsOf('prometheus'));
+    const v6 = structuredClone(v4!);
+    v6.metadata!.name = 'prometheus-v6x7q';
+    v6.addressType = 'IPv6';
+    v6.endpoints![0]!.addresses = ['fd00:10:244::c'];
+    cluster.endpointSlices = [v4!, v6];
+    const outcome = await attempt(prometheusService, await taskflowStack({}, cluster));
+    expect(outcome.summary).toBe('Service taskflow/prometheus exposes port 9090 → web with 1 ready endpoint');
+  });
+
+  it('counts only the slices that serve the Service port, by its name, across several slices', async () => {
+    const cluster = taskflowCluster();
+    const [web] = slicesOf(cluster.endpointsOf('prometheus'));
+    const other = structuredClone(web!);
+    other.metadata!.name = 'prometheus-m2x7q';
+    other.ports = [{ name: 'metrics', port: 8080, protocol: 'TCP' }];
+    other.endpoints = [{ addresses: ['10.244.0.50'], conditions: { ready: true } }];
+    const second = structuredClone(web!);
+    second.metadata!.name = 'prometheus-s3x7q';
+    second.endpoints = [{ addresses: ['10.244.0.51'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'taskflow', name: 'prometheus-6d8f7c9b5-b7c2d' } }];
+    cluster.endpointSlices = [web!, other, second];
+    const outcome = await attempt(prometheusService, await taskflowStack({}, cluster));
+    expect(outcome.summary).toBe('Service taskflow/prometheus exposes port 9090 → web with 2 ready endpoints');
+    expect(outcome.details?.endpoints).toEqual(['10.244.0.12', '10.244.0.51']);
+  });
 });

@@ -288,6 +288,18 @@ describe('grafana-datasource-health and grafana-query: Grafana cannot reach Prom
     ]);
   });
 
+  it('Grafana 9.5 (no health check, 1+1 through /api/ds/query refused): the same chain, from the query\'s error', async () => {
+    const stack = await taskflowStack();
+    stack.grafana
+      .on('GET', '/api/health', json(200, { commit: 'a1b2c3d4e5', database: 'ok', version: '9.5.21' }))
+      .on('GET', HEALTH_PATH, withSession(json(404, { message: 'Not found', traceID: '' })))
+      .on('POST', '/api/ds/query', withSession(dsQueryError(`Post "${URL}/api/v1/query": dial tcp 10.96.120.15:9090: connect: connection refused`, 502)));
+    stack.cluster.commands.set('nslookup', nslookup()).set('wget', wget({ error: "wget: can't connect to remote host (10.96.120.15): Connection refused\n" }));
+    const d = await diagnoseCheck(grafanaDatasourceHealth, stack);
+    expect(d.result.summary).toMatch(/^Grafana 9\.5\.x has no health check for Prometheus datasources, and a 1\+1 query through Grafana/);
+    expect(d.first.cause).toBe(`Prometheus does not answer ${URL} from pod ${GRAFANA_POD}: wget: can't connect to remote host (10.96.120.15): Connection refused`);
+  });
+
   it('says cluster DNS fails when the Service exists but the Grafana pod cannot resolve it', async () => {
     const stack = await taskflowStack();
     stack.grafana.on('GET', HEALTH_PATH, withSession(dsHealthError(`Post "${URL}/api/v1/query": dial tcp: lookup prometheus.taskflow.svc.cluster.local on 10.96.0.10:53: no such host`)));
@@ -388,6 +400,43 @@ describe('Grafana refuses the credentials', () => {
     const d = await diagnoseResult(failedResult('grafana-datasource', summary, { code: 'grafana.auth', status: 401, message: 'Invalid API key' }), { ...stack, context: { ...stack.context, grafana } });
     expect(d.first.cause).toBe('Grafana rejected the grafana-token (HTTP 401: Invalid API key)');
     expect(JSON.stringify(d)).not.toContain('glsa_secret');
+  });
+
+  it('401 "Unauthorized" to basic auth: basic auth is disabled in Grafana, not a wrong password; targets GF_AUTH_BASIC_ENABLED', async () => {
+    const stack = await stackWith((c) => {
+      withAdminEnv(c);
+      templateContainer(c).env!.push({ name: 'GF_AUTH_BASIC_ENABLED', value: 'false' });
+    });
+    const grafana = new GrafanaClient(stack.context.grafana.endpoint, { kind: 'basic', user: 'admin', password: 'admin2024' });
+    const summary = 'Grafana GET /api/datasources: HTTP 401 — Grafana ignored the basic-auth credentials of user "admin" with the grafana-password (Unauthorized)';
+    const reason = { code: 'grafana.auth', status: 401, message: 'Unauthorized', basicAuthIgnored: true } as const;
+    const d = await diagnoseResult(failedResult('grafana-datasource', summary, reason), { ...stack, context: { ...stack.context, grafana } });
+    expect(d.first.cause).toBe(
+      'Basic auth is disabled in Grafana: it answered HTTP 401: Unauthorized to user "admin" with the grafana-password, as to a request without credentials, so the password was never checked',
+    );
+    expect(d.first.fix).toMatch(/^Use a token or the login session: set the grafana-token input/);
+    expect(d.first.fix).toContain('access: proxy');
+    expect(d.first.fix).toContain('(GF_AUTH_BASIC_ENABLED in Deployment taskflow/grafana)');
+    expect(d.first.fix).not.toContain('grafana-password input to');
+    expect(d.first.evidence).toContain('Deployment taskflow/grafana, container grafana: GF_AUTH_BASIC_ENABLED=false');
+    expect(d.first.target).toEqual({ object: DEPLOYMENT, path: [...CONTAINERS, 0, 'env', 2] });
+  });
+
+  it('401 "Unauthorized" to basic auth without the fact, and without the setting in the pod template: the same cause, the setting to change named', async () => {
+    const stack = await stackWith((c) => withAdminEnv(c));
+    const grafana = new GrafanaClient(stack.context.grafana.endpoint, { kind: 'basic', user: 'admin', password: 'admin2024' });
+    const d = await diagnoseResult(failedResult('grafana-query', 'x', { code: 'grafana.auth', status: 401, message: 'Unauthorized' }), { ...stack, context: { ...stack.context, grafana } });
+    expect(d.first.cause).toMatch(/^Basic auth is disabled in Grafana/);
+    expect(d.first.fix).toContain('([auth.basic] enabled = true, GF_AUTH_BASIC_ENABLED=true)');
+    expect(d.first.target).toBeUndefined();
+  });
+
+  it('401 "Invalid username or password" to basic auth stays a wrong password', async () => {
+    const stack = await stackWith((c) => withAdminEnv(c));
+    const grafana = new GrafanaClient(stack.context.grafana.endpoint, { kind: 'basic', user: 'admin', password: 'nope' });
+    const d = await diagnoseResult(failedResult('grafana-datasource', 'x', { code: 'grafana.auth', status: 401, message: 'Invalid username or password' }), { ...stack, context: { ...stack.context, grafana } });
+    expect(d.first.cause).toBe('Grafana rejected user "admin" with the grafana-password (HTTP 401: Invalid username or password)');
+    expect(d.first.fix).toContain('Set the grafana-password input to the value of Secret taskflow/grafana-admin');
   });
 
   it('403: the credential is accepted but lacks the permission', async () => {

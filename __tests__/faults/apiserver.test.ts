@@ -55,11 +55,12 @@ describe('a slow API server', () => {
 
 describe('API server errors (a Kubernetes Status body)', () => {
   it.each([
-    [500, 'configmaps', CONFIGMAP_CHECKS, /get configmaps in namespace taskflow: HTTP 500 InternalError: Internal Server Error/],
-    [502, 'endpoints', ['prometheus-service'], /get endpoints in namespace taskflow: HTTP 502 Unknown: Bad Gateway/],
-    [503, 'services', ['prometheus-service', 'datasource-configmap'], /get services in namespace taskflow: HTTP 503 ServiceUnavailable: Service Unavailable/],
-  ])('HTTP %i on %s: the checks reading them fail naming the status and reason', async (status, resource, failed, cause) => {
-    cluster.api.faults.add({ match: on(resource, 'get'), status });
+    [500, 'configmaps', 'get', CONFIGMAP_CHECKS, /get configmaps in namespace taskflow: HTTP 500 InternalError: Internal Server Error/],
+    // prometheus-service reads the Service's EndpointSlices (its Endpoints only when those are refused or not served).
+    [502, 'endpointslices', 'list', ['prometheus-service'], /list endpointslices\.discovery\.k8s\.io in namespace taskflow: HTTP 502 Unknown: Bad Gateway/],
+    [503, 'services', 'get', ['prometheus-service', 'datasource-configmap'], /get services in namespace taskflow: HTTP 503 ServiceUnavailable: Service Unavailable/],
+  ])('HTTP %i on %s (%s): the checks reading them fail naming the status and reason', async (status, resource, verb, failed, cause) => {
+    cluster.api.faults.add({ match: on(resource, verb), status });
     const run = await runFaulty(cluster);
     report(`HTTP ${status} on ${resource}`, run);
     expectWellBehaved(run);
@@ -84,11 +85,11 @@ describe('connections broken by the API server', () => {
   }, 30_000);
 
   it('reset before any answer', async () => {
-    cluster.api.faults.add({ match: on('endpoints', 'get'), reset: true });
+    cluster.api.faults.add({ match: on('endpointslices', 'list'), reset: true });
     const run = await runFaulty(cluster);
-    report('endpoints reset', run);
+    report('endpointslices reset', run);
     expectWellBehaved(run);
-    expectFailed(run, ['prometheus-service'], /get endpoints in namespace taskflow: the API server https:\/\/127\.0\.0\.1:\d+: the connection was reset/);
+    expectFailed(run, ['prometheus-service'], /list endpointslices\.discovery\.k8s\.io in namespace taskflow: the API server https:\/\/127\.0\.0\.1:\d+: the connection was reset/);
     expectOthersPass(run, ['prometheus-service', ...PROMETHEUS_CHAIN]);
   }, 30_000);
 });
@@ -131,7 +132,8 @@ describe('answers that are not what the API server sends', () => {
     expectWellBehaved(run);
     expectFailed(run, CONFIGMAP_CHECKS, /get configmaps in namespace taskflow: the answer of the API server https:\/\/127\.0\.0\.1:\d+ is larger than 20 MiB; refusing to read it/);
     expectOthersPass(run, CONFIGMAP_CHECKS);
-    await until(() => sent.length > 0);
+    await until(() => sent.length > 0, 'the API server to report how much of the 50 MB answer it sent');
+    expect(sent.length).toBeGreaterThan(0);
     for (const s of sent) {
       expect(s.complete).toBe(false);
       // The action stopped reading at its limit; what is left in socket buffers is small.
@@ -167,7 +169,27 @@ describe('credentials and trust', () => {
   }, 30_000);
 });
 
-describe('exec streams', () => {
+describe('streams', () => {
+  it('port-forwards refused by an admission webhook (the access review allows them): the checks through them fail with HTTP 403, its words and the policy, at once', async () => {
+    const webhook = 'admission webhook "validate.kyverno.svc-fail" denied the request: port-forwarding is not allowed in namespace taskflow';
+    cluster.api.faults.add({ match: ({ info }) => info.subresource === 'portforward', status: 403, message: webhook });
+    const run = await runFaulty(cluster, { access: 'port-forward', wait: '3s' });
+    report('port-forward refused by a webhook', run);
+    expectWellBehaved(run);
+    const refused = ['prometheus-api', 'grafana-api'];
+    expectFailed(run, refused, /^port-forward to pod taskflow\/(prometheus|grafana)-[\w-]+ port (9090|3000): HTTP 403 Forbidden: admission webhook "validate\.kyverno\.svc-fail" denied the request: port-forwarding is not allowed in namespace taskflow$/);
+    for (const id of refused) {
+      // RBAC allows them: the hint names the policy, not a rule to add.
+      expect(run.check(id).hint).toBe(
+        'A policy refuses pods/portforward streams in namespace taskflow (the admission webhook "validate.kyverno.svc-fail"), whatever RBAC allows: ask its owners for an exception for the action\'s account, or use access: proxy (with a Grafana password).',
+      );
+      // Waiting cannot lift a refusal: one attempt.
+      expect(run.check(id).attempts).toBe(1);
+    }
+    expect(run.ms).toBeLessThan(3000);
+  }, 30_000);
+
+
   it('the exec socket closes without a status frame: datasource-mounted warns that the content was not verified, naming why', async () => {
     cluster.api.faults.add({ match: ({ info }) => info.subresource === 'exec', execWithoutStatus: true });
     const run = await runFaulty(cluster);
@@ -190,7 +212,11 @@ const BAD_GATEWAY_PAGE = `<html>
 </html>
 `;
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Waits until `cond` holds; throws, naming what was awaited, when it does not within `timeoutMs`. */
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!cond()) {
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

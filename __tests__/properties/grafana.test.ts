@@ -2,12 +2,15 @@
  * Properties of the Grafana client's answer parsing: whatever Grafana (or a proxy in front of it)
  * answers — any JSON value, any status, real answers from the wire reference with parts replaced
  * or removed — health, datasources, datasourceHealth and query return or throw an MfcError,
- * promptly, with every kind of authentication.
+ * promptly, with every kind of authentication. And what the answers mean: only an HTTP 200 with
+ * status OK is a healthy datasource, only Grafana's own 404 a missing health check; listed
+ * datasources come back as listed; the login session is every cookie set and not deleted; a
+ * Basic-auth request answered "Unauthorized" means basic auth is disabled, nothing else does.
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { EndpointRequest } from '../../src/endpoint.js';
-import { GrafanaClient, type GrafanaAuth, type GrafanaDatasource } from '../../src/grafana.js';
+import { basicAuthIgnored, GrafanaClient, sessionFromSetCookie, type GrafanaAuth, type GrafanaDatasource } from '../../src/grafana.js';
 import {
   dsHealthConnectionRefused,
   dsHealthOk,
@@ -73,7 +76,13 @@ async function exercise(a: GrafanaAuth, api: Answer, login: Answer): Promise<voi
   const list = await settlesWithOurErrors(() => client.datasources());
   if (Array.isArray(list)) for (const d of list) expect([d.uid, d.name, d.type, d.url, d.access].every((v) => typeof v === 'string')).toBe(true);
   const dsHealth = await settlesWithOurErrors(() => client.datasourceHealth(DS.uid));
-  if (!(dsHealth instanceof Error)) expect([typeof dsHealth.ok, typeof dsHealth.status, typeof dsHealth.message]).toEqual(['boolean', 'string', 'string']);
+  if (!(dsHealth instanceof Error)) {
+    expect([typeof dsHealth.ok, typeof dsHealth.status, typeof dsHealth.message]).toEqual(['boolean', 'string', 'string']);
+    // Healthy only on HTTP 200 with status OK; a missing health check only on a 404.
+    if (dsHealth.ok) expect([dsHealth.httpStatus, dsHealth.status]).toEqual([200, 'OK']);
+    if (api.status !== 200) expect(dsHealth.ok).toBe(false);
+    if (dsHealth.unsupported) expect([dsHealth.ok, dsHealth.httpStatus, api.status]).toEqual([false, 404, 404]);
+  }
   const result = await settlesWithOurErrors(() => client.query(DS, 'up'));
   if (!(result instanceof Error)) {
     expect(Number.isInteger(result.series) && result.series >= 0).toBe(true);
@@ -118,5 +127,109 @@ describe('GrafanaClient on arbitrary answers', () => {
         }
       }
     }
+  });
+});
+
+const token = fc.stringMatching(/^[A-Za-z0-9_-]{1,16}$/);
+const datasource = fc.record({
+  uid: fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/),
+  name: fc.string({ maxLength: 30 }),
+  type: fc.constantFrom('prometheus', 'loki', 'tempo', 'influxdb', 'grafana-postgresql-datasource'),
+  url: fc.webUrl(),
+  access: fc.constantFrom('proxy', 'direct'),
+  isDefault: fc.boolean(),
+});
+
+describe('what Grafana answers means', () => {
+  it('round-trips any datasource list, whatever other fields Grafana adds', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(datasource, { maxLength: 8 }), fc.dictionary(fc.constantFrom('id', 'orgId', 'jsonData', 'readOnly', 'typeName', 'basicAuth'), fc.jsonValue()), async (list, extra) => {
+        const client = new GrafanaClient(constantEndpoint(datasourcesAnswer(list.map((d) => ({ ...extra, ...d })))), { kind: 'token', token: 'glsa_x' });
+        expect(await client.datasources()).toEqual(list);
+      }),
+      params(100),
+    );
+  });
+
+  it('calls a datasource healthy only for HTTP 200 with status OK, whatever the body says otherwise', async () => {
+    const statuses = fc.constantFrom(200, 400, 404, 500, 502, 503, 207);
+    const body = fc.record({ status: fc.constantFrom('OK', 'ERROR', 'UNKNOWN', 'ok', ''), message: fc.string({ maxLength: 40 }) }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(statuses, body, async (status, b) => {
+        const client = new GrafanaClient(constantEndpoint({ status, text: JSON.stringify(b) }), { kind: 'token', token: 'glsa_x' });
+        const health = await settlesWithOurErrors(() => client.datasourceHealth(DS.uid));
+        const healthy = status === 200 && (b.status === 'OK' || b.status === undefined || b.status === '');
+        if (health instanceof Error) {
+          expect([200, 400].includes(status)).toBe(false);
+        } else {
+          expect(health.ok).toBe(healthy);
+          if (status === 400) expect([health.ok, health.httpStatus, health.message]).toEqual([false, 400, b.message ?? '']);
+        }
+      }),
+      params(200),
+    );
+  });
+
+  it("takes a 404 for a missing health check only when it is Grafana's own answer saying so", async () => {
+    const notImplemented = [{ message: 'Not found', traceID: '' }, { message: 'Method not implemented', messageId: 'plugin.notImplemented', statusCode: 404, traceID: '' }];
+    const others = [{ message: 'Data source not found' }, { kind: 'Status', message: 'Not found', code: 404 }, '404 page not found\n', { message: 'Plugin not found' }];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...notImplemented, ...others), async (body) => {
+        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        const client = new GrafanaClient(constantEndpoint({ status: 404, text }), { kind: 'token', token: 'glsa_x' });
+        const health = await settlesWithOurErrors(() => client.datasourceHealth(DS.uid));
+        if (notImplemented.includes(body as never)) expect(health).toMatchObject({ ok: false, unsupported: true, httpStatus: 404 });
+        else expect(health).toBeInstanceOf(Error);
+      }),
+      params(40),
+    );
+  });
+
+  it('keeps every cookie a login answer sets and does not delete, and finds the session among them', async () => {
+    const cookie = fc.record({ name: token, value: token, httpOnly: fc.boolean(), deleted: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(cookie, { maxLength: 5, selector: (c) => c.name }), token, fc.boolean(), fc.constantFrom('grafana_session', 'gf_sess'), async (others, value, named, sessionName) => {
+        const all = [
+          ...others.filter((c) => !c.name.endsWith('_expiry') && c.name !== sessionName && c.name !== 'grafana_session'),
+          { name: sessionName, value, httpOnly: true, deleted: false },
+          { name: 'grafana_session_expiry', value: '1744536662', httpOnly: false, deleted: false },
+        ];
+        const header = all
+          .map((c) => `${c.name}=${c.deleted ? '' : c.value}; Path=/; ${c.deleted ? 'Max-Age=0' : 'Max-Age=2592000'}${c.httpOnly ? '; HttpOnly' : ''}; SameSite=Lax`)
+          .join(', ');
+        const kept = new Map(all.filter((c) => !c.deleted).map((c) => [c.name, c.value]));
+        const session = sessionFromSetCookie(header, named ? sessionName : undefined);
+        const httpOnlyCandidates = all.filter((c) => !c.deleted && c.httpOnly && !c.name.endsWith('_expiry'));
+        if (!named && sessionName !== 'grafana_session' && httpOnlyCandidates.length !== 1) {
+          expect(session).toBeUndefined();
+          return;
+        }
+        expect(session?.name).toBe(sessionName);
+        expect(session?.cookie).toBe([...kept].map(([n, v]) => `${n}=${v}`).join('; '));
+      }),
+      params(300),
+    );
+  });
+
+  it('says basic auth was ignored only for a Basic-auth 401 answered as to no credentials', () => {
+    fc.assert(
+      fc.property(auth, fc.constantFrom(401, 403, 400, 500), fc.constantFrom('Unauthorized', 'Invalid username or password', 'Invalid API key', ''), fc.constantFrom('', 'auth.unauthorized', 'password-auth.failed', 'api-key.invalid'), (a, status, message, messageId) => {
+        const expected = a.kind === 'basic' && status === 401 && (messageId === 'auth.unauthorized' || (messageId === '' && message === 'Unauthorized'));
+        expect(basicAuthIgnored(a, status, message, messageId)).toBe(expected);
+      }),
+      params(300),
+    );
+  });
+
+  it('counts the frames that hold values as the series of a query', async () => {
+    const frameWith = fc.boolean().map((full) => (full ? frame({ __name__: 'up', job: 'x' }) : { schema: { fields: [] }, data: { values: [] } }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameWith, { maxLength: 6 }), async (frames) => {
+        const client = new GrafanaClient(constantEndpoint(dsQueryFrames(frames)), { kind: 'token', token: 'glsa_x' });
+        const result = await client.query(DS, 'up');
+        expect(result).toEqual({ series: frames.filter((f) => (f.data as { values: unknown[] }).values.length > 0).length, httpStatus: 200 });
+      }),
+      params(100),
+    );
   });
 });

@@ -1,16 +1,20 @@
 /**
  * Properties of kubeconfig decoding and loading: whatever the kubeconfig input holds (text, base64
  * of any bytes, a valid kubeconfig damaged in any way), the settings and loadKubeConfig either
- * accept it or throw a SettingsError, in bounded time, and never quote a credential it contains.
+ * accept it or throw a SettingsError, in bounded time, and never quote a credential it contains;
+ * a file is read as the input is; and the environment's proxy is decided for any server and
+ * NO_PROXY.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { SettingsError } from '../../src/errors.js';
 import { loadKubeConfig } from '../../src/kubeconfig.js';
+import { environmentProxy } from '../../src/proxy.js';
 import { parseSettings } from '../../src/settings.js';
+import { isMap, parseDocument } from 'yaml';
 import { anyString, hostileString, mutatedText, onlyOurErrors, params, secretValue, timed } from './arbitraries.js';
 
 /** No $KUBECONFIG, an empty home and no service account: only the input counts. */
@@ -191,3 +195,84 @@ describe('the kubeconfig input', () => {
     );
   });
 });
+
+describe('the kubeconfig as a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mfc-prop-file-'));
+  let n = 0;
+  const asFile = (text: string): string => {
+    const file = join(dir, `config-${n++}`);
+    writeFileSync(file, text);
+    return file;
+  };
+  /** The outcome, with the source named the same way for both forms. */
+  const outcome = (load: () => { server: string; context: string }, source: string): string => {
+    const result = onlyOurErrors(() => timed(4_000, load));
+    if (!(result instanceof Error)) return `ok ${result.server} ${result.context}`;
+    expect(result).toBeInstanceOf(SettingsError);
+    return `${(result as SettingsError).input}: ${result.message.split(source).join('<source>')}`;
+  };
+
+  it('loads a damaged kubeconfig from a file exactly as from the input, quoting none of its credentials', () => {
+    const damaged = fc.tuple(secrets, fc.boolean()).chain(([s, flow]) => fc.tuple(fc.constant(s), mutatedText(kubeconfig(s, flow)), fc.constantFrom(...CONTEXTS)));
+    fc.assert(
+      fc.property(damaged, ([s, text, context]) => {
+        if (!isYamlMapping(text)) return;
+        const file = asFile(text);
+        const fromInput = outcome(() => loadKubeConfig(text, context, ENV), 'the kubeconfig input');
+        const fromFile = outcome(() => loadKubeConfig({ file }, context, ENV), `the kubeconfig file ${file}`);
+        expect(fromFile).toBe(fromInput);
+        if (!fromFile.startsWith('ok ')) for (const value of Object.values(s)) expect(fromFile).not.toContain(value);
+      }),
+      params(200),
+    );
+  });
+
+  it('takes any tokenFile value, loading or refusing it with a SettingsError that quotes no credential', () => {
+    fc.assert(
+      fc.property(secrets, fc.oneof(hostileString(30, 5), fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 })), fc.boolean(), (s, value, dashed) => {
+        const text = [
+          'apiVersion: v1',
+          'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]',
+          `users: [{name: u, user: {token: ${s.token}, ${dashed ? 'token-file' : 'tokenFile'}: ${JSON.stringify(value)}}}]`,
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'current-context: x',
+        ].join('\n');
+        const result = onlyOurErrors(() => timed(4_000, () => loadKubeConfig({ file: asFile(text) }, '', ENV)));
+        if (result instanceof Error) {
+          expect(result).toBeInstanceOf(SettingsError);
+          expect(result.message).not.toContain(s.token);
+        }
+      }),
+      params(100),
+    );
+  });
+});
+
+describe('the proxy the environment names', () => {
+  const host = fc.oneof(
+    fc.constantFrom('localhost', '127.0.0.1', '[::1]', '10.0.0.5', '[2001:db8::1]', 'kube.example.com', 'api.k8s.local'),
+    fc.ipV4(),
+    fc.domain(),
+  );
+  const noProxy = fc.array(fc.oneof(fc.domain(), fc.ipV4(), fc.constantFrom('*', '.example.com', '10.0.0.0/8', '::1', '[2001:db8::1]:443', ':1', '', '  ', '*.k8s.local', '/', '[', 'a:b:c')), { maxLength: 5 }).map((l) => l.join(','));
+
+  it('decides for any server and any NO_PROXY without throwing; loopback and `*` are never proxied; what it returns is the variable', () => {
+    fc.assert(
+      fc.property(host, fc.integer({ min: 1, max: 65535 }), noProxy, fc.constantFrom('http://proxy:3128', 'proxy:3128', 'socks5://s:1080', 'https://p'), (h, port, np, value) => {
+        const chosen = environmentProxy(`https://${h}:${port}`, { HTTPS_PROXY: value, NO_PROXY: np });
+        const bare = h.replace(/^\[|\]$/g, '');
+        if (bare === 'localhost' || bare === '::1' || bare.startsWith('127.') || np.split(',').some((e) => e.trim() === '*')) expect(chosen).toBeUndefined();
+        if (chosen) {
+          expect(chosen.from).toBe('HTTPS_PROXY');
+          expect(['http:', 'https:', 'socks5:']).toContain(chosen.url.protocol);
+        }
+      }),
+      params(300),
+    );
+  });
+});
+
+function isYamlMapping(text: string): boolean {
+  const doc = parseDocument(text);
+  return doc.errors.length === 0 && isMap(doc.contents);
+}

@@ -13,6 +13,8 @@ import { fail, pass, warn, type Check } from './check.js';
 interface Need extends Permission {
   /** The checks that need it; the permission is required only when one of them runs. */
   readonly usedBy: readonly CheckId[];
+  /** A permission that does instead when this one is refused (it is reviewed only then). */
+  readonly orElse?: Permission;
 }
 
 const PROMETHEUS_HTTP: CheckId[] = ['prometheus-api', 'prometheus-targets', 'prometheus-query'];
@@ -44,7 +46,8 @@ export function requiredPermissions(s: Settings, stack: Stack, defaultNamespace 
     needs.push({ verb: 'list', resource: 'pods', namespace: ns, usedBy: ['prometheus-pod'] });
     if (!s.prometheusService) needs.push({ verb: 'list', resource: 'services', namespace: ns, usedBy: ['prometheus-service'] });
     needs.push({ verb: 'get', resource: 'services', namespace: svcNs, usedBy: ['prometheus-service'] });
-    needs.push({ verb: 'get', resource: 'endpoints', namespace: svcNs, usedBy: ['prometheus-service'] });
+    // The Service's EndpointSlices, else (refused or not served) its Endpoints: either one does (see ClusterView).
+    needs.push({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace: svcNs, usedBy: ['prometheus-service'], orElse: { verb: 'get', resource: 'endpoints', namespace: svcNs } });
     if (s.access === 'proxy') needs.push({ verb: 'get', resource: 'services', subresource: 'proxy', namespace: svcNs, usedBy: PROMETHEUS_HTTP });
     if (s.access === 'port-forward') needs.push(...stream('portforward', ns, PROMETHEUS_HTTP));
   }
@@ -119,19 +122,27 @@ export const clusterAccess: Check = {
       }
       throw err;
     }
-    const missing = reviews.filter((r) => !r.allowed && required.includes(r.need)).map((r) => r.need);
+    // A refused permission with an alternative is missing only when the alternative is refused too.
+    const alternatives = await Promise.all(
+      reviews.map(async (r) => (!r.allowed && r.need.orElse ? { need: r.need, allowed: (await cluster.canI(r.need.orElse, signal)).allowed } : undefined)),
+    );
+    const replaced = new Set(alternatives.filter((a) => a?.allowed).map((a) => a?.need));
+    const missing = reviews.filter((r) => !r.allowed && required.includes(r.need) && !replaced.has(r.need)).map((r) => r.need);
     const missingOptional = reviews.filter((r) => !r.allowed && optional.includes(r.need)).map((r) => r.need);
     const details = { server: cluster.server, version, missing: missing.map(describePermission), missingOptional: missingOptional.map(describePermission) };
     if (missing.length) {
       return fail(
         `API server ${cluster.server} answered (Kubernetes ${version}), but the credentials may not ${missing.map(describePermission).join('; ')}`,
-        `Add ${missing.length === 1 ? 'this rule' : 'these rules'} to the Role bound to the action's credentials (see the README's minimal RBAC):\n${missing.map(roleRule).join('\n')}`,
+        `Add ${missing.length === 1 ? 'this rule' : 'these rules'} to the Role bound to the action's credentials (see the README's minimal RBAC):\n${missing.map(roleRule).join('\n')}${missing
+          .flatMap((n) => (n.orElse ? [`\n(${describePermission(n.orElse)} does instead of ${describePermission(n)}.)`] : []))
+          .join('')}`,
         { code: 'access.missing', missing: missing.map(describePermission) },
         { details, retryable: false },
       );
     }
     const execMissing = missingOptional.filter((n) => n.subresource === 'exec');
     const notes = [
+      ...[...replaced].flatMap((n) => (n?.orElse ? [`without ${describePermission(n)} the Service's Endpoints are read instead (${describePermission(n.orElse)})`] : [])),
       ...(execMissing.length ? [`without ${execMissing.map(describePermission).join(' and ')} the datasource file is checked from the pod spec only`] : []),
       ...missingOptional.filter((n) => n.resource === 'secrets').map((n) => `without ${describePermission(n)} ${n.verb === 'list' ? 'a datasource in a labelled Secret' : 'the datasource Secret'} is checked through the file Grafana sees`),
     ];

@@ -1,4 +1,7 @@
-/** `prometheus-api`: Prometheus answers `/api/v1/targets` through the chosen access path. */
+/**
+ * `prometheus-api`: Prometheus answers `/api/v1/targets` through the chosen access path — the
+ * attempt's one read of the targets, which prometheus-targets shares.
+ */
 import { pass, type Check } from './check.js';
 
 export const PROMETHEUS_NEEDS = ['cluster-access', 'prometheus-service'] as const;
@@ -7,9 +10,10 @@ export const prometheusApi: Check = {
   id: 'prometheus-api',
   title: 'Prometheus answers /api/v1/targets',
   needs: PROMETHEUS_NEEDS,
-  async run({ prometheus, view }) {
+  async run({ stack, prometheus, view }) {
     const started = Date.now();
-    const targets = await view.targets();
-    return pass(`Prometheus answered /api/v1/targets in ${Date.now() - started} ms (${targets.length} active target${targets.length === 1 ? '' : 's'}) via ${prometheus.endpoint.description}`);
+    const { targets, pool } = await view.targets(stack.expect.scrapeJob);
+    const count = `${targets.length} active target${targets.length === 1 ? '' : 's'}${pool ? ` in scrape pool ${pool}` : ''}`;
+    return pass(`Prometheus answered /api/v1/targets in ${Date.now() - started} ms (${count}) via ${prometheus.endpoint.description}`);
   },
 };

@@ -46,8 +46,12 @@ export const prometheusTargets: Check = {
   needs: PROMETHEUS_NEEDS,
   async run({ stack, view }) {
     const { scrapeJob: job, expectedTargets, minTargetsUp } = stack.expect;
-    const all = await view.targets();
-    const targets = job ? all.filter((t) => t.scrapePool === job || t.job === job) : all;
+    // A pool Prometheus filtered on is all that was read; otherwise every active target, of which
+    // the job's are those of the pool named `job`, else those whose job label is `job`.
+    const read = await view.targets(job);
+    const all = read.targets;
+    const inPool = job && !read.pool ? all.filter((t) => t.scrapePool === job) : [];
+    const targets = !job || read.pool ? all : inPool.length ? inPool : all.filter((t) => t.job === job);
     const label = targetLabelOf(targets, stack.expect.targetLabel);
     const up = targets.filter((t) => t.health === 'up');
     const down = targets.filter((t) => t.health !== 'up').map((t) => info(t, label));

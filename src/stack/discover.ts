@@ -12,6 +12,7 @@
 import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject } from '../cluster.js';
 import { isReady } from '../endpoint.js';
+import { grafanaPathOf, prometheusPathOf, type FoundPath } from '../paths.js';
 import type { ObjectChoice, ServiceRef, Settings } from '../types.js';
 import { PROFILES, profileOf, type Facts } from './profiles/index.js';
 import { grafanaContainer, provisioningDir, routeOf, sidecarOf, sidecarSelector } from './route.js';
@@ -107,7 +108,11 @@ class Discovery {
       datasource,
       expect: {
         ...(this.settings.datasourceName ?? defaults.datasourceName ? { datasourceName: this.settings.datasourceName ?? defaults.datasourceName } : {}),
-        ...(this.settings.datasourceUrl ? { datasourceUrl: this.settings.datasourceUrl } : promService?.portNumber ? { datasourceUrl: serviceUrl(promService) } : {}),
+        ...(this.settings.datasourceUrl
+          ? { datasourceUrl: this.settings.datasourceUrl }
+          : promService?.portNumber
+            ? { datasourceUrl: `${serviceUrl(promService)}${prometheus.ok ? prometheus.value.path ?? '' : ''}` }
+            : {}),
         datasourceUrlGiven: this.settings.datasourceUrl !== undefined,
         scrapeJob,
         expectedTargets: this.settings.expectedTargets ?? defaults.expectedTargets,
@@ -315,11 +320,13 @@ class Discovery {
     const pod = pickPod(i.pods);
     const container = pod?.spec?.containers?.find((c) => c.name === 'prometheus' || c.name === 'prometheus-server') ?? pod?.spec?.containers?.find((c) => /prometheus/.test(c.image ?? '') && !/reload|operator/.test(c.image ?? ''));
     const release = labelOf([found.instance.service?.svc, operator?.object], 'release');
+    const path = this.pathOf('Prometheus', this.settings.prometheusPath, prometheusPathOf(container), 'prometheus-path');
     return {
       ok: true,
       value: {
         workload: workloadOf(i, release),
         service: this.serviceSite('prometheus', found),
+        ...(path ? { path } : {}),
         container: container?.name ?? 'prometheus',
         ...(pod?.spec?.serviceAccountName ? { serviceAccount: pod.spec.serviceAccountName } : {}),
         ...(operator ? { operator: { namespace: operator.namespace, name: operator.name, ...(operator.object?.spec ? { spec: operator.object.spec } : {}) } } : {}),
@@ -332,6 +339,7 @@ class Discovery {
     const labels = pod?.metadata?.labels ?? {};
     const release = labels.release ?? labels['app.kubernetes.io/instance'];
     const credentials = credentialsOf(pod, container);
+    const path = this.pathOf('Grafana', this.settings.grafanaPath, grafanaPathOf(pod?.spec?.containers?.find((c) => c.name === container)), 'grafana-path');
     if (sidecar) this.evidence.push(`Grafana datasource sidecar: container ${sidecar.container}, ${sidecarSelector(sidecar)}`);
     return {
       ok: true,
@@ -341,6 +349,7 @@ class Discovery {
         container,
         ...(sidecar ? { sidecar } : {}),
         ...(credentials ? { credentials } : {}),
+        ...(path ? { path } : {}),
       },
     };
   }
@@ -362,6 +371,18 @@ class Discovery {
     const ref = this.serviceInput(component);
     const { svc, port } = i.service;
     return { ok: true, value: { namespace: i.namespace, name: svc.metadata?.name ?? '', port: ref?.port ?? String(port.port), portNumber: port.port } };
+  }
+
+  /** The path prefix of a component's HTTP API: the input, else what its container says (in the evidence). */
+  private pathOf(title: string, given: string | undefined, found: FoundPath | { readonly unknown: string } | undefined, input: string): string {
+    if (given !== undefined) return given;
+    if (!found) return '';
+    if ('unknown' in found) {
+      this.note(`${title} serves from a sub-path (${found.unknown}): set the ${input} input to it`);
+      return '';
+    }
+    if (found.path) this.evidence.push(`${title} serves its HTTP API under ${found.path} (${found.from})`);
+    return found.path;
   }
 
   private note(text: string): void {

@@ -62,6 +62,8 @@ export interface PrometheusSite {
   readonly container: string;
   readonly serviceAccount?: string;
   readonly operator?: OperatorPrometheus;
+  /** The path prefix its HTTP API is served under (`/prometheus`): the input, else its `--web.route-prefix`; absent: the root. */
+  readonly path?: string;
 }
 
 /** Grafana's datasource sidecar (kiwigrid/k8s-sidecar), as its container's environment configures it. */
@@ -94,6 +96,8 @@ export interface GrafanaSite {
   readonly container: string;
   readonly sidecar?: Sidecar;
   readonly credentials?: CredentialSource;
+  /** The sub-path it serves from (`/grafana`): the input, else its root_url's path with serve_from_sub_path; absent: the root. */
+  readonly path?: string;
 }
 
 /** grafana-operator's datasource objects. */

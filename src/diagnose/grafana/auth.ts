@@ -1,9 +1,11 @@
 /**
  * Grafana rejected the credentials (401) or the permission (403): which credential was used, and
  * where the Grafana controller takes its admin user and password from (its pod template, else
- * what discovery read in the running pod).
+ * what discovery read in the running pod). A Basic-auth request Grafana answered as if it carried
+ * no credentials means basic auth is disabled there, never a wrong password.
  */
-import type { V1Container } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import { basicAuthIgnored } from '../../grafana.js';
 import type { Probe } from './probe.js';
 import { containersPath, refText } from './text.js';
 import type { ObjectRef } from '../types.js';
@@ -12,8 +14,44 @@ function envIndex(c: V1Container | undefined, name: string): number {
   return (c?.env ?? []).findIndex((e) => e.name === name);
 }
 
-/** The credential Grafana refused (`status`, Grafana's own `message`), and where its admin user and password come from. */
-export async function authProbe(p: Probe, status: 401 | 403, message: string): Promise<void> {
+/** The Grafana container of the Deployment's pod template, and its index. */
+function templateContainer(p: Probe, dep: V1Deployment): { container: V1Container | undefined; index: number } {
+  const containers = dep.spec?.template?.spec?.containers ?? [];
+  const index = Math.max(0, containers.findIndex((c) => c.name === p.container || (c.env ?? []).some((e) => e.name.startsWith('GF_SECURITY_ADMIN_'))));
+  return { container: containers[index], index };
+}
+
+/**
+ * Basic auth is disabled in Grafana (`[auth.basic] enabled = false`): the Basic header is not
+ * read, so the answer is "Unauthorized" whatever the password. The fix is a token or the login
+ * session (POST /login works with basic auth disabled); the pod template's
+ * `GF_AUTH_BASIC_ENABLED` is shown when it is what disables it.
+ */
+async function basicDisabled(p: Probe, http: string): Promise<void> {
+  const credential = p.ctx.grafana.credential;
+  const dep = await p.grafanaDeployment();
+  const depRef: ObjectRef | undefined = dep ? { kind: 'Deployment', namespace: p.ns, name: dep.metadata?.name ?? 'grafana' } : undefined;
+  const { container, index } = dep ? templateContainer(p, dep) : { container: undefined, index: 0 };
+  const ei = envIndex(container, 'GF_AUTH_BASIC_ENABLED');
+  const setting = container?.env?.[ei];
+  const fromTemplate = depRef && setting?.value !== undefined && /^(0|f|false)$/i.test(setting.value);
+  p.add({
+    cause: `Basic auth is disabled in Grafana: it answered ${http} to ${credential}, as to a request without credentials, so the password was never checked`,
+    fix: `Use a token or the login session: set the grafana-token input (a service-account token, Administration → Service accounts), or use access: proxy, where the action logs in with the password (POST /login works with basic auth disabled). Or enable basic auth${fromTemplate ? ` (GF_AUTH_BASIC_ENABLED in ${refText(depRef)})` : ' ([auth.basic] enabled = true, GF_AUTH_BASIC_ENABLED=true)'}.`,
+    evidence: [
+      `Grafana answered ${http} to ${credential}: "Unauthorized" is its answer to a request without credentials, where a wrong password gets "Invalid username or password"`,
+      ...(fromTemplate ? [`${refText(depRef)}, container ${container?.name}: GF_AUTH_BASIC_ENABLED=${setting.value}`] : []),
+    ],
+    ...(fromTemplate ? { target: { object: depRef, path: [...containersPath(depRef), index, 'env', ei] } } : {}),
+  });
+}
+
+/**
+ * The credential Grafana refused (`status`, Grafana's own `message`), and where its admin user and
+ * password come from. `ignored`: Grafana answered a Basic-auth request as if it carried no
+ * credentials (the reason's `basicAuthIgnored`; worked out from the answer when not given).
+ */
+export async function authProbe(p: Probe, status: 401 | 403, message: string, ignored?: boolean): Promise<void> {
   const grafana = p.ctx.grafana;
   const credential = grafana.credential;
   const http = `HTTP ${status}${message ? `: ${message}` : ''}`;
@@ -32,6 +70,10 @@ export async function authProbe(p: Probe, status: 401 | 403, message: string): P
       fix: 'Set the grafana-password input (the admin password, from a repository secret) or the grafana-token input.',
       evidence: [answered],
     });
+    return;
+  }
+  if (ignored ?? basicAuthIgnored(grafana.auth, status, message)) {
+    await basicDisabled(p, http);
     return;
   }
   if (grafana.auth.kind === 'token') {
@@ -57,9 +99,7 @@ export async function authProbe(p: Probe, status: 401 | 403, message: string): P
     return;
   }
   const depRef: ObjectRef = { kind: 'Deployment', namespace: p.ns, name: dep.metadata?.name ?? 'grafana' };
-  const containers = dep.spec?.template?.spec?.containers ?? [];
-  const ci = Math.max(0, containers.findIndex((c) => c.name === p.container || (c.env ?? []).some((e) => e.name.startsWith('GF_SECURITY_ADMIN_'))));
-  const container = containers[ci];
+  const { container, index: ci } = templateContainer(p, dep);
   const base = [...containersPath(depRef), ci];
 
   // The user name first: a different admin user explains the refusal whatever the password.
