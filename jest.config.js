@@ -7,4 +7,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false, tsconfig: 'tsconfig.check.json' }] },
   testTimeout: 30000,
+  // Two workers on two cores: the end-to-end suites mostly wait on the simulated cluster.
+  maxWorkers: 2,
 };

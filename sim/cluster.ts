@@ -42,6 +42,10 @@ export interface ClusterOptions {
   readonly syntheticTargets?: number;
   /** Load: this many more pods in the namespace (a Deployment `load-filler`). */
   readonly extraPods?: number;
+  /** The Kubernetes version the API server plays (`1.29` … `1.35`; default 1.32). */
+  readonly kubeVersion?: string;
+  /** The Grafana release every Grafana pod plays (`9.5.21`, `10.4.14`, `11.5.0`, `12.0.2`; default 11.5.0). */
+  readonly grafanaVersion?: string;
 }
 
 export interface SimulatedCluster {
@@ -111,7 +115,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
   const manifests = stackManifests(stack);
   const objects = scenario?.manifests ? scenario.manifests(manifests) : manifests;
   if (options.extraPods) objects.push(fillerDeployment(options.extraPods, ns));
-  const api = new KubeApiServer();
+  const api = new KubeApiServer({ version: options.kubeVersion });
   for (const obj of objects) api.store.apply(obj);
   await api.start();
   log(`API server ${api.url} (${stack}, pods on ${api.store.ipBase}.x)`);
@@ -202,7 +206,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
 
     for (const pod of runningPods(api).filter(isGrafana)) {
       const podNs = pod.metadata.namespace ?? ns;
-      const started = await startGrafanaPod({ api, namespace: podNs, pod: pod.metadata.name, grafana: { serviceAccountTokens: options.grafanaTokens ?? [] } });
+      const started = await startGrafanaPod({ api, namespace: podNs, pod: pod.metadata.name, grafana: { serviceAccountTokens: options.grafanaTokens ?? [], ...(options.grafanaVersion ? { version: options.grafanaVersion } : {}) } });
       grafanas.push(started);
       stoppers.push(() => started.stop());
       log(`Grafana ${started.grafana.url} (pod ${podNs}/${pod.metadata.name}, ${started.sidecars.length} sidecar${started.sidecars.length === 1 ? '' : 's'}, ${started.grafana.datasources.length} datasource${started.grafana.datasources.length === 1 ? '' : 's'})`);

@@ -1,12 +1,14 @@
 /**
  * Runs the bundled action (dist/index.js) the way the GitHub runner does: inputs as INPUT_*
  * variables (action.yml's defaults for the others), outputs and the job summary in files,
- * workflow commands on stdout. Used by the end-to-end tests and the load benchmark.
+ * workflow commands on stdout. Used by the end-to-end tests and the load benchmark. It also
+ * measures how long the process lives after it wrote its verdict (a handle left open — a
+ * WebSocket, a local server, a timer — keeps a Node process alive, and a runner waits for it).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from './cluster.js';
 
@@ -29,13 +31,37 @@ export interface ActionRun {
   readonly ms: number;
   /** Peak resident memory of the action's process, in MiB. */
   readonly peakRssMiB: number;
+  /**
+   * Milliseconds from the verdict (the last workflow command on stdout, or the last write of the
+   * outputs, summary or report files, whichever came last) to the process's exit.
+   */
+  readonly exitLagMs: number;
+  /** The process was killed at `timeoutMs`. */
+  readonly timedOut: boolean;
+}
+
+export interface RunActionOptions {
+  /**
+   * The bundle to run: a directory holding `index.js`, or the file itself. Default
+   * `$MFC_ACTION_DIST`, else the repository's `dist/`.
+   */
+  readonly dist?: string;
+  /** Kills the process (SIGKILL) if it is still running this long after it started; `timedOut` says so. */
+  readonly timeoutMs?: number;
+}
+
+/** The entry script of the bundle to run. */
+export function actionEntry(dist = process.env.MFC_ACTION_DIST): string {
+  if (!dist) return join(ROOT, 'dist', 'index.js');
+  const path = isAbsolute(dist) ? dist : join(ROOT, dist);
+  return path.endsWith('.js') ? path : join(path, 'index.js');
 }
 
 /** Makes the action's process report its peak resident memory on stderr as it exits. */
 const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('peak-rss-kb='+process.resourceUsage().maxRSS+'\\n'))`;
 
 
-export async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
+export async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}, options: RunActionOptions = {}): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'mfc-action-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -54,14 +80,32 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs })) env[`INPUT_${name.toUpperCase()}`] = value;
   const started = Date.now();
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, ['--import', RSS_HOOK, join(ROOT, 'dist', 'index.js')], { env, cwd: dir });
+    const { code, stdout, stderr, lastStdoutAt, exitedAt, timedOut } = await new Promise<{ code: number; stdout: string; stderr: string; lastStdoutAt: number; exitedAt: number; timedOut: boolean }>((done) => {
+      const child = spawn(process.execPath, ['--import', RSS_HOOK, actionEntry(options.dist)], { env, cwd: dir });
       let out = '';
       let err = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      let lastOut = 0;
+      let exited = 0;
+      let killed = false;
+      const killer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              killed = true;
+              child.kill('SIGKILL');
+            }, options.timeoutMs);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        lastOut = Date.now();
+      });
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.on('close', (c) => done({ code: c ?? -1, stdout: out, stderr: err }));
+      child.on('exit', () => (exited = Date.now()));
+      child.on('close', (c) => {
+        clearTimeout(killer);
+        done({ code: c ?? -1, stdout: out, stderr: err, lastStdoutAt: lastOut, exitedAt: exited || Date.now(), timedOut: killed });
+      });
     });
+    const verdictAt = Math.max(lastStdoutAt, ...filesUnder(dir).map((f) => statSync(f).mtimeMs));
     const outputs = parseOutputs(readFileSync(outputFile, 'utf8'));
     const reportText = outputs.report ? safeRead(outputs.report) : '';
     const rssKb = Number(/peak-rss-kb=(\d+)/.exec(stderr)?.[1] ?? 0);
@@ -79,6 +123,8 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
       diskText: filesUnder(dir).map((f) => readFileSync(f, 'utf8')).join('\n'),
       ms: Date.now() - started,
       peakRssMiB: Math.round(rssKb / 1024),
+      exitLagMs: Math.max(0, Math.round(exitedAt - verdictAt)),
+      timedOut,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,10 @@
  * End to end, the bundled action against broken TaskFlow stacks: for each, the step fails with
  * the right failed checks, an annotation per failure, and a summary that says what was seen.
  */
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ACTION_ACCOUNT } from '../../sim/cluster.js';
+import type { KubeObject } from '../../sim/kube/index.js';
+import { scenario, type Scenario } from '../../sim/scenarios.js';
 import { idsWith, lineOf, runScenario, type ScenarioRun } from '../helpers/e2e.js';
 
 /** The report's root cause: the check it was found for, and the failing fact. */
@@ -171,13 +174,53 @@ describe('bad input', () => {
 });
 
 describe('diagnosis with only the required rights', () => {
-  it('gives the same verdict and says which diagnosis it could not make, and why', async () => {
-    const run = await runScenario('diagnosis-without-rights', { settle: false });
-    expect(run.outputs).toMatchObject({ result: 'failed' });
-    expect(run.outputs['failed-checks']?.split(',')).toEqual(expect.arrayContaining(['prometheus-targets', 'datasource-mounted', 'grafana-datasource']));
-    expect(run.statuses['cluster-access']).toBe('pass');
-    expect(run.summary).toMatch(/Not diagnosed: .*pods\/log is forbidden/);
-    expect(run.summary).toMatch(/Not diagnosed: could not ask whether ServiceAccount taskflow\/prometheus may list pods: subjectaccessreviews create is forbidden/);
-    expect(run.summary).toMatch(/Not diagnosed: .*(list deployments|exec) is forbidden/);
-  }, 90_000);
+  const limited = scenario('diagnosis-without-rights');
+  let withoutRights: ScenarioRun;
+  let withAllRights: ScenarioRun;
+  beforeAll(async () => {
+    withoutRights = await runScenario(limited, { settle: false });
+    withAllRights = await runScenario(withTheActionsFullRights(limited), { settle: false });
+  }, 180_000);
+
+  it('gives the same verdict as the same broken stack checked with every right', () => {
+    // The stack is broken on both sides: the verdict names both, whatever the rights.
+    expect(withAllRights.outputs).toMatchObject({ result: 'failed', 'failed-checks': 'prometheus-targets,prometheus-query,datasource-mounted,grafana-datasource' });
+    expect(verdictOf(withoutRights)).toEqual(verdictOf(withAllRights));
+    expect(withoutRights.statuses['cluster-access']).toBe('pass');
+  });
+
+  it('says which diagnosis it could not make, and why', () => {
+    const notDiagnosed = [
+      /Not diagnosed: .*pods\/log is forbidden/,
+      /Not diagnosed: could not ask whether ServiceAccount taskflow\/prometheus may list pods: subjectaccessreviews create is forbidden/,
+      /Not diagnosed: .*(list deployments|exec) is forbidden/,
+    ];
+    for (const line of notDiagnosed) {
+      expect(withoutRights.summary).toMatch(line);
+      // Only the missing rights stop these probes: with every right, they are made.
+      expect(withAllRights.summary).not.toMatch(line);
+    }
+  });
 });
+
+/**
+ * The same scenario with the action's account given back every rule of its Role and ClusterRole
+ * (examples/rbac as shipped): only the action's rights differ, the stack is broken the same way.
+ */
+function withTheActionsFullRights(base: Scenario): Scenario {
+  const isActionRbac = (o: KubeObject) => (o.kind === 'Role' || o.kind === 'ClusterRole') && o.metadata.name === ACTION_ACCOUNT;
+  return {
+    ...base,
+    name: `${base.name} (every right)`,
+    manifests: (objects) => {
+      const broken = base.manifests ? base.manifests(objects) : objects;
+      return [...broken.filter((o) => !isActionRbac(o)), ...objects.filter(isActionRbac)];
+    },
+  };
+}
+
+/** What decides the step: its exit code, its outputs (but the report's temporary path) and each check's status. */
+function verdictOf(run: ScenarioRun): { exitCode: number; outputs: Record<string, string>; statuses: Record<string, string> } {
+  const { report: _path, ...outputs } = run.outputs;
+  return { exitCode: run.exitCode, outputs, statuses: run.statuses };
+}

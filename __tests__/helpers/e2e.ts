@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startCluster, type SimulatedCluster } from '../../sim/cluster.js';
-import { scenario } from '../../sim/scenarios.js';
+import { scenario, type Scenario } from '../../sim/scenarios.js';
 import { stackManifests } from '../../sim/stacks.js';
 import { runAction, type ActionRun } from './run-action.js';
 
@@ -42,14 +42,19 @@ export interface ScenarioOptions {
    * action reads Grafana's admin password from the cluster where the stack has a Secret for it.
    */
   readonly zeroConfig?: boolean;
+  /** The Kubernetes version the simulated API server plays (default 1.32). */
+  readonly kubeVersion?: string;
+  /** The Grafana release the simulated Grafana plays (default 11.5.0). */
+  readonly grafanaVersion?: string;
 }
 
 /** A Grafana token given to every run besides the password: unused in proxy access, it must still be masked. */
 export const SPARE_GRAFANA_TOKEN = 'glsa_spareTokenNeverPrinted_0b1c2d3e';
 
-export async function runScenario(name: string, options: ScenarioOptions = {}): Promise<ScenarioRun> {
-  const chosen = scenario(name);
-  const cluster = await startCluster({ scenario: chosen, grafanaTokens: options.grafanaToken ? [options.grafanaToken] : [] });
+/** Runs the action against the scenario named `name` (or given as an object: a variant built by a test). */
+export async function runScenario(name: string | Scenario, options: ScenarioOptions = {}): Promise<ScenarioRun> {
+  const chosen = typeof name === 'string' ? scenario(name) : name;
+  const cluster = await startCluster({ scenario: chosen, grafanaTokens: options.grafanaToken ? [options.grafanaToken] : [], kubeVersion: options.kubeVersion, grafanaVersion: options.grafanaVersion });
   const workspace = mkdtempSync(join(tmpdir(), 'mfc-repo-'));
   try {
     const manifests = stackManifests(cluster.stack);

@@ -19,7 +19,9 @@ import {
   type V1Status,
 } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { WebSocket } from 'ws';
 import { KubeApiServer } from '../../sim/kube/index.js';
+import { sandboxId } from '../../sim/kube/portforward.js';
 
 const MANIFESTS = `
 apiVersion: v1
@@ -140,6 +142,25 @@ async function raw(kc: KubeConfig, path: string, init: { method?: string; body?:
     dispatcher: ctx.getDispatcher() as never,
   });
   return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** A WebSocket upgrade with the kubeconfig's token (port-forward's protocol); a refusal is read whole. */
+async function upgrade(kc: KubeConfig, path: string): Promise<{ status: number; contentType?: string; body: string; ws?: WebSocket }> {
+  const opts: { headers?: Record<string, string> } = {};
+  await kc.applyToHTTPSOptions(opts as never);
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${kc.getCurrentCluster()!.server.replace(/^https/, 'wss')}${path}`, ['v4.channel.k8s.io'], { ca: server.caPem, headers: opts.headers });
+    ws.once('open', () => resolve({ status: 101, body: '', ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body });
+        ws.terminate();
+      });
+    });
+    ws.on('error', reject);
+  });
 }
 
 function collector() {
@@ -543,6 +564,57 @@ describe('pods/portforward over WebSocket', () => {
     expect(errors.join('')).toContain('error forwarding port 9999 to pod');
     expect(errors.join('')).toContain('connect: connection refused');
     input.end();
+  });
+
+  it('words a port nothing listens on as containerd and the kubelet do (the pod named by its sandbox), then closes', async () => {
+    const forward = await upgrade(admin, `/api/v1/namespaces/taskflow/pods/${grafanaPod}/portforward?ports=9999`);
+    const ws = forward.ws as WebSocket;
+    const frames: Buffer[] = [];
+    ws.on('message', (data: Buffer) => frames.push(data));
+    await new Promise((r) => ws.once('close', r));
+    const sandbox = sandboxId(server.store.get('Pod', 'taskflow', grafanaPod)!);
+    expect(sandbox).toMatch(/^[0-9a-f]{64}$/);
+    // Each channel first carries the port (9999 = 0x270f, little-endian), then the error channel its words.
+    expect(frames.slice(0, 2).map((f) => [...f])).toEqual([
+      [0, 0x0f, 0x27],
+      [1, 0x0f, 0x27],
+    ]);
+    expect(frames.filter((f) => f[0] === 1).at(-1)?.subarray(1).toString()).toBe(
+      `error forwarding port 9999 to pod ${sandbox}, uid : failed to connect to localhost:9999 inside namespace "${sandbox}", ` +
+        'IPv4: dial tcp4 127.0.0.1:9999: connect: connection refused IPv6 dial tcp6 [::1]:9999: connect: connection refused ',
+    );
+  });
+
+  it('refuses before upgrading as the API server (a Status) and the kubelet (plain text) do', async () => {
+    const forbidden = await upgrade(nobody, `/api/v1/namespaces/taskflow/pods/${grafanaPod}/portforward?ports=3000`);
+    expect(forbidden).toMatchObject({ status: 403, contentType: 'application/json' });
+    expect(JSON.parse(forbidden.body)).toMatchObject({
+      message: `pods "${grafanaPod}" is forbidden: User "nobody" cannot get resource "pods/portforward" in API group "" in the namespace "taskflow"`,
+      reason: 'Forbidden',
+      code: 403,
+    });
+    const missing = await upgrade(admin, '/api/v1/namespaces/taskflow/pods/gone-0/portforward?ports=3000');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'pods "gone-0" not found',
+      reason: 'NotFound',
+      details: { name: 'gone-0', kind: 'pods' },
+      code: 404,
+    });
+    const promPod = server.store.list('Pod', 'taskflow', 'app=prometheus')[0].metadata.name;
+    server.store.setPodStatus('taskflow', promPod, { phase: 'Succeeded' });
+    try {
+      const stopped = await upgrade(admin, `/api/v1/namespaces/taskflow/pods/${promPod}/portforward?ports=9090`);
+      // kubelet_pods.go GetPortForward: the runtime has no running pod of that name.
+      expect(stopped).toEqual({ status: 500, contentType: 'text/plain; charset=utf-8', body: `pod not found ("${promPod}_taskflow")` });
+    } finally {
+      server.store.setPodStatus('taskflow', promPod, { phase: 'Running' });
+    }
+    expect((await upgrade(admin, `/api/v1/namespaces/taskflow/pods/${grafanaPod}/portforward`)).body).toBe('query parameter "port" is required');
   });
 });
 

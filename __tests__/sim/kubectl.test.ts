@@ -1,16 +1,35 @@
 /**
- * Real kubectl 1.32 against the simulated API server: discovery, server-side printing, jsonpath,
- * the service proxy through `get --raw`, exec over WebSocket, access reviews and logs.
+ * Real kubectl (1.32 where the tests were written) against the simulated API server: discovery,
+ * server-side printing, jsonpath, the service proxy through `get --raw`, exec over WebSocket,
+ * access reviews and logs. kubectl is looked up on the PATH; without it the suite is skipped,
+ * saying so.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { KubeApiServer } from '../../sim/kube/index.js';
 
-const KUBECTL = '/usr/bin/kubectl';
+/** The first executable `kubectl` on the PATH, or undefined. */
+function findOnPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const KUBECTL = findOnPath('kubectl');
+if (!KUBECTL) process.stdout.write('kubectl tests skipped: no kubectl on the PATH\n');
+const suite = KUBECTL ? describe : describe.skip;
 const DATASOURCES = `apiVersion: 1
 datasources:
 - name: Prometheus
@@ -57,6 +76,19 @@ metadata: { name: grafana, namespace: taskflow }
 spec:
   selector: { app: grafana }
   ports: [{ port: 3000, targetPort: 3000 }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: exec-get, namespace: taskflow }
+rules:
+- { apiGroups: [""], resources: [pods], verbs: [get, list] }
+- { apiGroups: [""], resources: [pods/exec], verbs: [get] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: exec-get, namespace: taskflow }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: exec-get }
+subjects: [{ kind: ServiceAccount, name: exec-get, namespace: taskflow }]
 `;
 
 let server: KubeApiServer;
@@ -64,6 +96,7 @@ let backend: http.Server;
 let dir: string;
 let adminConfig: string;
 let viewerConfig: string;
+let execGetConfig: string;
 let grafanaPod: string;
 
 interface Run {
@@ -75,7 +108,7 @@ interface Run {
 function kubectl(kubeconfig: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      KUBECTL,
+      KUBECTL as string,
       ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
       { env: { PATH: process.env.PATH ?? '', HOME: dir }, timeout: 15000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
@@ -83,30 +116,32 @@ function kubectl(kubeconfig: string, ...args: string[]): Promise<Run> {
   });
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sim-kubectl-'));
-  server = new KubeApiServer({ manifests: MANIFESTS });
-  await server.start();
-  adminConfig = join(dir, 'admin.yaml');
-  viewerConfig = join(dir, 'viewer.yaml');
-  await writeFile(adminConfig, server.kubeconfig({ token: server.issueToken('admin', ['system:masters']) }));
-  await writeFile(viewerConfig, server.kubeconfig({ token: server.serviceAccountToken('taskflow', 'viewer') }));
-  const pod = server.store.list('Pod', 'taskflow', 'app=grafana')[0];
-  grafanaPod = pod.metadata.name;
-  backend = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ database: 'ok', version: '11.5.0', path: req.url }));
+suite('kubectl against the simulated API server', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sim-kubectl-'));
+    server = new KubeApiServer({ manifests: MANIFESTS });
+    await server.start();
+    adminConfig = join(dir, 'admin.yaml');
+    viewerConfig = join(dir, 'viewer.yaml');
+    await writeFile(adminConfig, server.kubeconfig({ token: server.issueToken('admin', ['system:masters']) }));
+    await writeFile(viewerConfig, server.kubeconfig({ token: server.serviceAccountToken('taskflow', 'viewer') }));
+    execGetConfig = join(dir, 'exec-get.yaml');
+    await writeFile(execGetConfig, server.kubeconfig({ token: server.serviceAccountToken('taskflow', 'exec-get') }));
+    const pod = server.store.list('Pod', 'taskflow', 'app=grafana')[0];
+    grafanaPod = pod.metadata.name;
+    backend = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ database: 'ok', version: '11.5.0', path: req.url }));
+    });
+    await new Promise<void>((r) => backend.listen(3000, (pod.status as { podIP: string }).podIP, () => r()));
   });
-  await new Promise<void>((r) => backend.listen(3000, (pod.status as { podIP: string }).podIP, () => r()));
-});
 
-afterAll(async () => {
-  await server.stop();
-  await new Promise((r) => backend.close(r));
-  await rm(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    await server?.stop();
+    if (backend) await new Promise((r) => backend.close(r));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-describe('kubectl against the simulated API server', () => {
   it('gets pods with server-side printing', async () => {
     const r = await kubectl(adminConfig, 'get', 'pods', '-n', 'taskflow');
     expect(r.stderr).toBe('');
@@ -131,6 +166,28 @@ describe('kubectl against the simulated API server', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(DATASOURCES);
     expect(server.requestLog.filter((e) => e.subresource === 'exec').at(-1)).toMatchObject({ websocket: true, status: 101 });
+  });
+
+  it('exec with only get on pods/exec: allowed by 1.32; refused by 1.35, whose WebSocket upgrade must also be allowed create', async () => {
+    const execLog = () => server.requestLog.filter((e) => e.subresource === 'exec' && e.user === 'system:serviceaccount:taskflow:exec-get');
+    const allowed = await kubectl(execGetConfig, 'exec', '-n', 'taskflow', grafanaPod, '--', 'echo', 'hi');
+    expect({ code: allowed.code, stdout: allowed.stdout }).toEqual({ code: 0, stdout: 'hi\n' });
+    server.setVersion('1.35');
+    try {
+      const before = execLog().length;
+      const refused = await kubectl(execGetConfig, 'exec', '-n', 'taskflow', grafanaPod, '--', 'echo', 'hi');
+      expect(refused.code).toBe(1);
+      // kubectl falls back to SPDY (a POST, authorized as create) when the WebSocket is refused.
+      expect(execLog().slice(before).map((e) => [e.method, e.verb, e.status])).toEqual([
+        ['GET', 'get', 403],
+        ['POST', 'create', 403],
+      ]);
+      expect(refused.stderr).toContain(
+        `pods "${grafanaPod}" is forbidden: User "system:serviceaccount:taskflow:exec-get" cannot create resource "pods/exec" in API group "" in the namespace "taskflow"`,
+      );
+    } finally {
+      server.setVersion('1.32');
+    }
   });
 
   it('passes a non-zero exit code through exec', async () => {
