@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { redactDeep, runEngine, writeReport } from './engine.js';
 import { MfcError, SettingsError } from './errors.js';
 import { renderTable, type Lang } from './render/table.js';
 import { secrets } from './secrets.js';
@@ -57,6 +56,8 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
     const kubeconfig = kubeconfigFlag(flags.kubeconfig as string | undefined);
     const parsed = parseSettings((name) => (name === 'kubeconfig' ? kubeconfig?.content : (flags[name] as string | undefined)));
     const settings = kubeconfig?.file ? Object.freeze({ ...parsed, kubeconfigFile: kubeconfig.file }) : parsed;
+    // Loaded once the flags are known to be good: a bad flag exits without parsing the engine.
+    const { runEngine, writeReport } = await import('./engine.js');
     const report = await runEngine(settings, {
       onResult: io.isTTY ? (r) => io.stderr(`  ${r.status.padEnd(4)} ${r.id}\n`) : undefined,
       onNote: (note) => io.stderr(`metrics-flow-check: manifests: ${note}\n`),
@@ -66,7 +67,7 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
     return report.result === 'passed' ? EXIT.passed : EXIT.failed;
   } catch (err) {
     const text = err instanceof MfcError ? (err.hint ? `${err.message}\n${err.hint}` : err.message) : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
-    io.stderr(`metrics-flow-check: ${redactDeep(text)}\n`);
+    io.stderr(`metrics-flow-check: ${secrets.redact(text)}\n`);
     return err instanceof SettingsError ? EXIT.badInput : EXIT.failed;
   }
 }

@@ -7,16 +7,15 @@ import { dirname } from 'node:path';
 import { CHECKS } from './checks/index.js';
 import { KubeCluster, type Cluster } from './cluster.js';
 import { grafanaCredentials } from './credentials.js';
-import { diagnosable, diagnose, rootCauseOf } from './diagnose/index.js';
+import { diagnosable } from './diagnose/diagnosable.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { loadManifests } from './manifests.js';
 import { buildReport } from './report.js';
 import { ATTEMPT_TIMEOUTS, runChecks } from './runner.js';
 import { secrets } from './secrets.js';
 import { connectServices, type Services } from './services.js';
-import { discoverStack } from './stack/discover.js';
+import { discoverStack, type DiscoveryReads } from './stack/discover.js';
 import type { Stack } from './stack/types.js';
-import type { CheckResult, Report, Settings } from './types.js';
+import type { CheckResult, Report, RootCause, Settings } from './types.js';
 import { ClusterView } from './view.js';
 
 export interface EngineOptions {
@@ -48,7 +47,8 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
   try {
     // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
     const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
-    const found = await discoverStack(settings, cluster, run);
+    const reads: DiscoveryReads = { pods: [], services: [] };
+    const found = await discoverStack(settings, cluster, run, reads);
     const read = await grafanaCredentials(settings, found, cluster, run);
     const stack = read.note ? { ...found, evidence: [...found.evidence, read.note] } : found;
     options.onStack?.(redactDeep(stack));
@@ -57,16 +57,24 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
     const results = await runChecks({
       checks: CHECKS,
       context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana },
-      newView: () => new ClusterView(cluster, connected.prometheus, connected.grafana, run),
+      // The first attempt starts from what discovery just read; each retry reads afresh.
+      newView: (() => {
+        let first = true;
+        return () => {
+          const view = new ClusterView(cluster, connected.prometheus, connected.grafana, run, first ? reads : undefined);
+          first = false;
+          return view;
+        };
+      })(),
       waitMs: settings.waitMs,
       requestTimeoutMs: settings.requestTimeoutMs,
       skip: settings.skipChecks,
       retryIntervalMs: options.retryIntervalMs,
       onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
     });
-    const diagnosed = await withDiagnosis(results, settings, stack, cluster, connected, options);
+    const { diagnosed, rootCauseOf } = await withDiagnosis(results, settings, stack, cluster, connected, options);
     const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings, stack });
-    const rootCause = report.result === 'failed' ? rootCauseOf(diagnosed) : undefined;
+    const rootCause = report.result === 'failed' ? rootCauseOf?.(diagnosed) : undefined;
     return redactDeep(rootCause ? { ...report, rootCause } : report);
   } finally {
     await closeAll(services, owned);
@@ -85,7 +93,12 @@ async function closeAll(services: Services | undefined, cluster: KubeCluster | u
   await cluster?.close().catch(() => undefined);
 }
 
-/** Diagnoses the failed checks (and places the findings in the user's manifests) when there are any. */
+/**
+ * Diagnoses the failed checks (and places the findings in the user's manifests) when there are
+ * any. The diagnosis and the manifests reader are loaded only then: a passing run never parses
+ * them (they are separate chunks of the bundle). `rootCauseOf` is there when a check was diagnosed
+ * (a run with no diagnosable result has no failed check, hence no root cause).
+ */
 async function withDiagnosis(
   results: readonly CheckResult[],
   settings: Settings,
@@ -93,19 +106,22 @@ async function withDiagnosis(
   cluster: Cluster,
   services: Services,
   options: EngineOptions,
-): Promise<CheckResult[]> {
-  if (!results.some(diagnosable)) return [...results];
-  const manifests = settings.manifests ? await loadManifests(settings.manifests, options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd()) : undefined;
+): Promise<{ diagnosed: CheckResult[]; rootCauseOf?: (results: readonly CheckResult[]) => RootCause | undefined }> {
+  if (!results.some(diagnosable)) return { diagnosed: [...results] };
+  const { diagnose, rootCauseOf } = await import('./diagnose/index.js');
+  const workspace = options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const manifests = settings.manifests ? await (await import('./manifests.js')).loadManifests(settings.manifests, workspace) : undefined;
   for (const note of manifests?.notes ?? []) options.onNote?.(note);
   const diagnoses = await diagnose(
     results,
     { settings, stack, cluster, prometheus: services.prometheus, grafana: services.grafana },
     { budgetMs: DIAGNOSIS_TIMEOUTS * settings.requestTimeoutMs, manifests },
   );
-  return results.map((r) => {
+  const diagnosed = results.map((r) => {
     const diagnosis = diagnoses.get(r.id);
     return diagnosis ? { ...r, diagnosis } : r;
   });
+  return { diagnosed, rootCauseOf };
 }
 
 /** Writes the JSON report (no secret can be in it: every string was redacted). */

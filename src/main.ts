@@ -5,7 +5,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { redactDeep, runEngine, writeReport } from './engine.js';
 import { MfcError } from './errors.js';
 import { annotationsFor } from './render/annotations.js';
 import { outputsFor } from './render/outputs.js';
@@ -25,6 +24,9 @@ export async function run(): Promise<void> {
     for (const name of SECRET_INPUTS) secrets.add(core.getInput(name));
     const settings = parseSettings((name) => core.getInput(name));
     core.info(`Checking that metrics flow Prometheus → Grafana (stack: ${settings.stack}, access: ${settings.access}, wait: ${settings.waitMs / 1000} s)`);
+    // The engine (Kubernetes client, HTTP stack) is loaded once the inputs are known to be good:
+    // a bad input fails the step without parsing it.
+    const { runEngine, writeReport } = await import('./engine.js');
     const report = await runEngine(settings, {
       onStack: (stack) => {
         core.info(describeStack(stack));
@@ -49,7 +51,7 @@ export async function run(): Promise<void> {
       core.setFailed(`Metrics do not flow Prometheus → Grafana: ${failed}`);
     }
   } catch (err) {
-    core.setFailed(redactDeep(errorMessage(err)));
+    core.setFailed(secrets.redact(errorMessage(err)));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { isMap, parseDocument } from 'yaml';
 import { SettingsError } from './errors.js';
-import { trimTrailingSlashes } from './http.js';
+import { trimTrailingSlashes } from './text.js';
 import { splitOutsideParens } from './selector.js';
 import { CHECK_IDS, STACK_KINDS, type AccessMode, type CheckId, type CredentialsChoice, type ObjectChoice, type ServiceRef, type Settings } from './types.js';
 

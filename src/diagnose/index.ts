@@ -4,11 +4,14 @@
  */
 import { MfcError } from '../errors.js';
 import { isReason } from '../reasons.js';
+import { diagnosable } from './diagnosable.js';
 import type { ManifestIndex } from '../manifests.js';
 import type { CheckDiagnosis, CheckId, CheckResult, ReportedFinding, RootCause } from '../types.js';
 import { GRAFANA_PROBERS } from './grafana.js';
 import { noDataProber, PROMETHEUS_PROBERS } from './prometheus.js';
 import type { DiagnoseContext, Finding, ObjectRef, Prober } from './types.js';
+
+export { diagnosable };
 
 /** Upstream first: a fact found for an earlier check explains the later failures. */
 const FLOW_ORDER: readonly CheckId[] = [
@@ -34,15 +37,6 @@ const FLOW_ORDER: readonly CheckId[] = [
 function proberFor(result: CheckResult): Prober | undefined {
   if (isReason(result.reason, 'grafana-query.no-data')) return noDataProber;
   return GRAFANA_PROBERS[result.id] ?? PROMETHEUS_PROBERS[result.id];
-}
-
-/**
- * Whether a result is diagnosed: every failure, and the warnings whose reason a prober explains
- * (scrape pools with DOWN targets or none UP, when every pool is checked).
- */
-export function diagnosable(result: CheckResult): boolean {
-  if (result.status === 'fail') return true;
-  return result.status === 'warn' && result.id === 'prometheus-targets' && isReason(result.reason, 'targets.pools-down', 'targets.pools-degraded');
 }
 
 export interface DiagnoseOptions {

@@ -1,0 +1,3 @@
+import{createRequire as __mfcRequire}from'node:module';const require=__mfcRequire(import.meta.url);
+function u(n){return`${(n/1e3).toFixed(1)} s`}function f(n,e){return n.length>e?`${n.slice(0,e-1)}\u2026`:n}function c(n,e,t){return`${n} ${n===1?e:t}`}function r(n){let e=n.file?`${n.file}:${n.line}`:"";return e&&n.object?`${e} (${n.object})`:e||n.object||""}function g(n){let e=n.diagnosis,t=e?.findings[0];if(!e||!t&&!e.notes.length)return n.hint;let i=[];if(t){let s=r(t);i.push(`Cause: ${t.cause}`,`Fix: ${t.fix}${s?` [${s}]`:""}`);for(let o of t.evidence??[])i.push(`  | ${o}`);for(let o of e.findings.slice(1))i.push(`Also: ${o.cause}`)}else n.hint&&i.push(n.hint);for(let s of e.notes)i.push(`Not diagnosed: ${s}`);return i.join(`
+`)}export{u as a,f as b,c,r as d,g as e};
