@@ -17,7 +17,7 @@ import type { GrafanaSim } from './grafana/server.js';
 import { KubeApiServer, type KubeObject } from './kube/index.js';
 import { startPrometheus, type PrometheusServer } from './prometheus/launcher.js';
 import { operatedPrometheusPods, startOperatedPrometheus } from './prometheus/operated.js';
-import { startSyntheticPrometheus } from './prometheus/synthetic.js';
+import { activeTargetsOf, podTargets, serviceMonitorTargets, startSyntheticPrometheus } from './prometheus/synthetic.js';
 import type { Scenario } from './scenarios.js';
 import { ACTION_ACCOUNT, STACKS, stackManifests, type StackName } from './stacks.js';
 
@@ -42,6 +42,13 @@ export interface ClusterOptions {
   readonly syntheticTargets?: number;
   /** Load: this many more pods in the namespace (a Deployment `load-filler`). */
   readonly extraPods?: number;
+  /**
+   * Scale (a Prometheus Operator stack, e.g. kube-prometheus-stack): its Prometheus answers as one
+   * with `pools` scrape pools holding `targets` active targets in all, every one UP — the stack's
+   * own pools, as its real Prometheus found them, and ServiceMonitor pools of generated apps
+   * (synthetic.ts), with the label sets of real endpoints targets.
+   */
+  readonly scale?: { readonly pools: number; readonly targets: number };
   /** The Kubernetes version the API server plays (`1.29` … `1.35`; default 1.32). */
   readonly kubeVersion?: string;
   /** The Grafana release every Grafana pod plays (`9.5.21`, `10.4.14`, `11.5.0`, `12.0.2`; default 11.5.0). */
@@ -165,7 +172,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
       if (!container) continue;
       const podNs = pod.metadata.namespace ?? ns;
       if (options.syntheticTargets) {
-        const synthetic = await startSyntheticPrometheus({ host: podIP(pod), port: 9090, targets: options.syntheticTargets, job: 'kubernetes-pods', namespace: podNs, apps: TASKFLOW_APPS });
+        const job = 'kubernetes-pods';
+        const configYaml = `global:\n  scrape_interval: 15s\nscrape_configs:\n- job_name: ${job}\n  kubernetes_sd_configs:\n  - role: pod\n    namespaces:\n      names: [${podNs}]\n`;
+        const targets = podTargets({ count: options.syntheticTargets, job, namespace: podNs, apps: TASKFLOW_APPS });
+        const synthetic = await startSyntheticPrometheus({ host: podIP(pod), port: 9090, targets, configYaml });
         stoppers.push(() => synthetic.stop());
         log(`synthetic Prometheus ${synthetic.url} (${options.syntheticTargets} targets)`);
         continue;
@@ -199,6 +209,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
     for (const pod of operatedPrometheusPods(api)) {
       const podNs = pod.metadata.namespace ?? ns;
       const operated = await startOperatedPrometheus({ api, namespace: podNs, pod: pod.metadata.name, scrapeInterval });
+      if (options.scale) {
+        // The stack's own pools as its real Prometheus discovered them (UP: Grafana, started below,
+        // is not yet listening), then the rest generated, on its address.
+        await settle([operated.server], 20_000);
+        const own = (await activeTargetsOf(operated.url)).map((t) => ({ ...t, health: 'up', lastError: '' }));
+        const configYaml = ((await (await fetch(`${operated.url}/api/v1/status/config`)).json()) as { data: { yaml: string } }).data.yaml;
+        await operated.stop();
+        const pools = Math.max(0, options.scale.pools - new Set(own.map((t) => t.scrapePool)).size);
+        const more = serviceMonitorTargets({ pools, count: Math.max(0, options.scale.targets - own.length), namespace: podNs, release: 'shop' });
+        const host = new URL(operated.url).hostname;
+        const synthetic = await startSyntheticPrometheus({ host, port: 9090, targets: [...own, ...more.targets], configYaml: configYaml.replace(/^scrape_configs:\n/m, (line) => line + more.scrapeConfigs) });
+        stoppers.push(() => synthetic.stop());
+        log(`synthetic Prometheus ${synthetic.url} (${own.length + more.targets.length} targets in ${options.scale.pools} pools, pod ${podNs}/${pod.metadata.name})`);
+        continue;
+      }
       prometheuses.push(operated.server);
       stoppers.push(() => operated.stop());
       log(`Prometheus ${operated.url} (operator pod ${podNs}/${pod.metadata.name})`);

@@ -2,6 +2,7 @@
  * One HTTP exchange with a time limit and a size limit, and errors a user can act on.
  * Every request the action makes (to the API server, Prometheus, Grafana) goes through here.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { request, type Dispatcher } from 'undici';
 import { MfcError } from './errors.js';
 
@@ -55,6 +56,18 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
+    const consumer = consumers.getStore();
+    if (consumer && !consumer.taken && consumer.what === req.what && consumer.accepts(res.statusCode, flattenHeaders(res.headers))) {
+      consumer.taken = true;
+      try {
+        for await (const chunk of res.body) consumer.write(Buffer.from(chunk));
+        consumer.end();
+      } catch (err) {
+        res.body.destroy();
+        throw err;
+      }
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), text: '', ms: Date.now() - started };
+    }
     const bytes = await readCapped(
       res.body,
       req.maxBytes ?? DEFAULT_MAX_BYTES,
@@ -73,6 +86,34 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     }
     throw new HttpError(`${req.what}: ${describeNetworkError(err)}`, networkCode(err));
   }
+}
+
+/**
+ * Takes the body of one answer as it arrives, instead of `httpRequest` reading it whole (and at
+ * most `maxBytes`) into `text`: for answers whose size is not bounded, of which only a part is
+ * kept. Its own bounds are its own; it throws an MfcError to stop the read.
+ */
+export interface BodyConsumer {
+  /** The exchange it is for: the `what` of the request. */
+  readonly what: string;
+  /** Whether to take this answer's body (e.g. a success only); otherwise it is read into `text`. */
+  accepts(status: number, headers: Readonly<Record<string, string>>): boolean;
+  write(chunk: Buffer): void;
+  end(): void;
+  /** Set once a request handed it a body (its answer's `text` is then empty). */
+  taken: boolean;
+}
+
+const consumers = new AsyncLocalStorage<BodyConsumer>();
+
+/**
+ * Runs `fn` (which makes the request, through whichever endpoint) with `consumer` taking the body
+ * of the first answer to the request named `consumer.what` that it accepts. The consumer travels
+ * with the call's asynchronous context, so the API server's service proxy, a port-forward and a
+ * direct URL all hand it the body, and no other request sees it.
+ */
+export function consumingBody<T>(consumer: BodyConsumer, fn: () => Promise<T>): Promise<T> {
+  return consumers.run(consumer, fn);
 }
 
 /**

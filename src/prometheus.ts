@@ -2,18 +2,31 @@
  * Prometheus's HTTP API (v1), read leniently: labels are read as maps, absent fields are tolerated,
  * and an error envelope becomes a message quoting Prometheus's `errorType` and `error`.
  *
- * Targets are read filtered by Prometheus (`state=active`, and `scrapePool=` for one pool), and
- * each answer is parsed once: the targets keep the label maps of the parsed answer.
+ * Targets are read filtered by Prometheus (`state=active`, and `scrapePool=` for one pool). The
+ * targets and query answers are parsed once, as they arrive (json-stream.ts), one target or
+ * series at a time, keeping of each only what the checks and the diagnosis read: a Prometheus
+ * with 10,000 pod targets answers some 35 MiB, mostly the `__meta_kubernetes_*` discovered labels
+ * of UP targets, which nothing reads. So those answers have no 20 MiB limit: what bounds memory is
+ * what is kept, at most MAX_KEPT_BYTES of labels and fields (about 100,000 targets of real label
+ * sets); each target or series, and the rest of the answer, stay within the 20 MiB limit of
+ * every answer, and the whole read within request-timeout.
  */
 import { MfcError } from './errors.js';
 import { expectOk, HttpStatusError, type Endpoint } from './endpoint.js';
-import { clip, parseJson, type HttpResponse } from './http.js';
+import { clip, consumingBody, DEFAULT_MAX_BYTES, describeBody, HttpError, parseJson, type BodyConsumer, type HttpResponse } from './http.js';
+import { JsonStream, JsonStreamError, type ArrayReceiver } from './json-stream.js';
 import { prefixOf } from './paths.js';
 
 export interface Target {
   readonly scrapePool: string;
   readonly job: string;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The labels before relabelling. Every one for a target not UP (what diagnosis explains); for
+   * an UP target only those read of it: the pod's and Service's labels (`__meta_kubernetes_pod_label_*`,
+   * `__meta_kubernetes_service_label_*`), its namespace, pod name, address, scheme, path,
+   * interval, timeout and job.
+   */
   readonly discoveredLabels: Readonly<Record<string, string>>;
   readonly health: string;
   readonly lastError: string;
@@ -70,23 +83,55 @@ export class PrometheusClient {
 
   private async readTargets(path: string, signal?: AbortSignal): Promise<Target[]> {
     const what = 'Prometheus GET /api/v1/targets';
-    const data = await this.get(path, what, signal);
-    const active = isRecord(data) && Array.isArray(data.activeTargets) ? data.activeTargets : undefined;
-    if (!active) throw new MfcError(`${what}: the answer has no activeTargets list`);
     const targets: Target[] = [];
-    for (const t of active) if (isRecord(t)) targets.push(toTarget(t));
+    let kept = 0;
+    const data = await this.get(path, what, signal, {
+      activeTargets: {
+        start: () => {
+          targets.length = 0;
+          kept = 0;
+        },
+        element: (t) => {
+          if (!isRecord(t)) return;
+          const target = toTarget(t);
+          kept += sizeOf(target);
+          if (kept > MAX_KEPT_BYTES) throw new MfcError(`${what}: the active targets hold more than ${MAX_KEPT_BYTES / 1048576} MiB of labels; refusing to keep more`, KEPT_HINT);
+          targets.push(target);
+        },
+      },
+    });
+    if (!isRecord(data) || !Array.isArray(data.activeTargets)) throw new MfcError(`${what}: the answer has no activeTargets list`);
     return targets;
   }
 
   /** An instant query; returns the series of a vector (or the single value of a scalar). */
   async query(expr: string, signal?: AbortSignal): Promise<Series[]> {
-    const data = await this.get(`/api/v1/query?query=${encodeURIComponent(expr)}`, 'Prometheus GET /api/v1/query', signal);
+    const what = 'Prometheus GET /api/v1/query';
+    const series: Series[] = [];
+    /** The first two elements as they are: a scalar's or a string's `[time, value]`. */
+    const head: unknown[] = [];
+    let kept = 0;
+    const data = await this.get(`/api/v1/query?query=${encodeURIComponent(expr)}`, what, signal, {
+      result: {
+        start: () => {
+          series.length = head.length = kept = 0;
+        },
+        element: (r) => {
+          if (head.length < 2) head.push(r);
+          if (!isRecord(r)) return;
+          const s: Series = {
+            metric: labelsOf(r.metric),
+            value: Array.isArray(r.value) ? text(r.value[1]) : Array.isArray(r.values) ? text(lastSample(r.values)?.[1] ?? '') : '',
+          };
+          kept += labelsSize(s.metric) + s.value.length;
+          if (kept > MAX_KEPT_BYTES) throw new MfcError(`${what}: the series hold more than ${MAX_KEPT_BYTES / 1048576} MiB of labels; refusing to keep more`, 'Use a query that selects fewer series (the query input).');
+          series.push(s);
+        },
+      },
+    });
     if (!isRecord(data) || !Array.isArray(data.result)) return [];
-    if (data.resultType === 'scalar' || data.resultType === 'string') return [{ metric: {}, value: text(data.result[1] ?? '') }];
-    return data.result.filter(isRecord).map((r) => ({
-      metric: labelsOf(r.metric),
-      value: Array.isArray(r.value) ? text(r.value[1]) : Array.isArray(r.values) ? text(lastSample(r.values)?.[1] ?? '') : '',
-    }));
+    if (data.resultType === 'scalar' || data.resultType === 'string') return [{ metric: {}, value: text(head[1] ?? '') }];
+    return series;
   }
 
   /** The running configuration's YAML text. */
@@ -95,19 +140,37 @@ export class PrometheusClient {
     return isRecord(data) && typeof data.yaml === 'string' ? data.yaml : '';
   }
 
-  private async get(path: string, what: string, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json' } });
-    if (res.status >= 400 && res.text.includes('"errorType"')) {
-      const body = envelope(parseJson<unknown>(res, what));
-      throw new MfcError(`${what}: HTTP ${res.status} ${text(body.errorType)}: ${text(body.error)}`);
+  /**
+   * The `data` of a success answer. The answer is read as it arrives (see json-stream.ts): the
+   * elements of the arrays named in `arrays` (keys of `data`) are handed to their receiver one at
+   * a time and left empty in what is returned, so what stays in memory is what the receivers
+   * keep. Those elements are read without the 20 MiB limit of an answer; every other part of the
+   * answer is held to it, and each element too.
+   */
+  private async get(path: string, what: string, signal?: AbortSignal, arrays: Readonly<Record<string, ArrayReceiver>> = {}): Promise<unknown> {
+    const stream = new JsonStream({ arrays: Object.fromEntries(Object.entries(arrays).map(([k, r]) => [`data.${k}`, r])), maxValueBytes: DEFAULT_MAX_BYTES });
+    const reader = new AnswerReader(what, stream);
+    const res = await consumingBody(reader, () => this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json' } }));
+    let body: unknown;
+    if (reader.taken) body = reader.document;
+    else {
+      // An error, or an endpoint that read the answer whole: the text is at hand.
+      if (res.status >= 400 && res.text.includes('"errorType"')) {
+        const error = envelope(parseJson<unknown>(res, what));
+        throw new MfcError(`${what}: HTTP ${res.status} ${text(error.errorType)}: ${text(error.error)}`);
+      }
+      if (res.status === 404 && res.text.trim() === '404 page not found') throw this.notServed(res, what, path);
+      expectOk(res, what);
+      reader.accepts(res.status, res.headers);
+      reader.write(Buffer.from(res.text));
+      reader.end();
+      body = reader.document;
     }
-    if (res.status === 404 && res.text.trim() === '404 page not found') throw this.notServed(res, what, path);
-    expectOk(res, what);
-    const body = envelope(parseJson<unknown>(res, what));
-    if (body.status !== 'success') {
-      throw new MfcError(`${what}: status "${text(body.status)}"${body.error ? `: ${text(body.error)}` : ''}`);
+    const answer = envelope(body);
+    if (answer.status !== 'success') {
+      throw new MfcError(`${what}: status "${text(answer.status)}"${answer.error ? `: ${text(answer.error)}` : ''}`);
     }
-    return body.data;
+    return answer.data;
   }
 
   /** Prometheus's router does not serve the path: most often a route prefix the requests lack, or carry wrongly. */
@@ -121,19 +184,109 @@ export class PrometheusClient {
   }
 }
 
+/** The most characters of labels and fields kept of one answer's targets, or of its series. */
+export const MAX_KEPT_BYTES = 128 * 1024 * 1024;
+const KEPT_HINT = "Set the job input to one scrape pool: Prometheus then answers only that pool's targets.";
+
+/** The discovered labels kept of an UP target (see Target.discoveredLabels). */
+const DISCOVERED_KEPT = new Set(['__address__', '__metrics_path__', '__scheme__', '__scrape_interval__', '__scrape_timeout__', '__meta_kubernetes_namespace', '__meta_kubernetes_pod_name', 'job']);
+const DISCOVERED_PREFIXES = ['__meta_kubernetes_pod_label_', '__meta_kubernetes_service_label_'] as const;
+
+/** The first bytes of an answer, which describe it when it is not JSON. */
+const HEAD_BYTES = 16 * 1024;
+
+/**
+ * Reads a success answer as it arrives into a JsonStream, keeping its first bytes to describe it;
+ * a document that does not parse, or too large a part of it, fails as a whole answer would.
+ */
+class AnswerReader implements BodyConsumer {
+  taken = false;
+  document: unknown;
+  private status = 0;
+  private headers: Readonly<Record<string, string>> = {};
+  private readonly head: Buffer[] = [];
+  private headSize = 0;
+
+  constructor(
+    readonly what: string,
+    private readonly stream: JsonStream,
+  ) {}
+
+  accepts(status: number, headers: Readonly<Record<string, string>>): boolean {
+    if (status < 200 || status >= 300) return false;
+    this.status = status;
+    this.headers = headers;
+    return true;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.headSize < HEAD_BYTES) {
+      const part = chunk.subarray(0, HEAD_BYTES - this.headSize);
+      this.head.push(part);
+      this.headSize += part.length;
+    }
+    try {
+      this.stream.write(chunk);
+    } catch (err) {
+      throw this.explain(err);
+    }
+  }
+
+  end(): void {
+    try {
+      this.document = this.stream.end();
+    } catch (err) {
+      throw this.explain(err);
+    }
+  }
+
+  private explain(err: unknown): unknown {
+    if (!(err instanceof JsonStreamError)) return err;
+    if (err.kind === 'too-large') {
+      const limit = `${DEFAULT_MAX_BYTES / 1048576} MiB`;
+      return new HttpError(`${this.what}: the answer is larger than ${limit}; refusing to read it (only its list is read past that, one entry of at most ${limit} at a time)`, 'TOO_LARGE');
+    }
+    const seen: HttpResponse = { status: this.status, headers: this.headers, text: Buffer.concat(this.head).toString('utf8'), ms: 0 };
+    return new MfcError(`${this.what} answered HTTP ${this.status} with ${describeBody(seen)} instead of JSON`);
+  }
+}
+
 function toTarget(t: Record<string, unknown>): Target {
   const labels = labelsOf(t.labels);
+  const health = str(t.health) || 'unknown';
   return {
     scrapePool: str(t.scrapePool) || labels.job || '',
     job: labels.job ?? str(t.scrapePool),
     labels,
-    discoveredLabels: labelsOf(t.discoveredLabels),
-    health: str(t.health) || 'unknown',
+    discoveredLabels: health === 'up' ? discoveredOf(t.discoveredLabels) : labelsOf(t.discoveredLabels),
+    health,
     lastError: str(t.lastError),
     lastScrape: str(t.lastScrape),
     scrapeUrl: str(t.scrapeUrl),
     scrapeInterval: str(t.scrapeInterval),
   };
+}
+
+/** The discovered labels an UP target keeps. */
+function discoveredOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(v)) return out;
+  for (const k in v) {
+    const val = v[k];
+    if (typeof val === 'string' && (DISCOVERED_KEPT.has(k) || k.startsWith(DISCOVERED_PREFIXES[0]) || k.startsWith(DISCOVERED_PREFIXES[1]))) out[k] = val;
+  }
+  return out;
+}
+
+/** Characters a target holds, roughly what it costs to keep. */
+function sizeOf(t: Target): number {
+  return labelsSize(t.labels) + labelsSize(t.discoveredLabels) + t.scrapePool.length + t.job.length + t.health.length + t.lastError.length + t.lastScrape.length + t.scrapeUrl.length + t.scrapeInterval.length;
+}
+
+function labelsSize(labels: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const k in labels) n += k.length + (labels[k] as string).length;
+  return n;
 }
 
 /** The answer's envelope; an answer that is not a JSON object has none of its fields. */

@@ -368,16 +368,19 @@ describe('reading the targets', () => {
     expect(stack.prometheus.sent('/api/v1/targets').map((r) => r.path)).toEqual(['/api/v1/targets?state=active']);
   });
 
-  it('parses the answer once, and keeps its label maps rather than copies', async () => {
+  it('parses the answer once, one target at a time, and keeps its label maps rather than copies', async () => {
     const stack = await taskflowStack();
     const answer = targetsAnswer(MIXED);
+    const entries = (JSON.parse(answer.text) as { data: { activeTargets: unknown[] } }).data.activeTargets.map((t) => JSON.stringify(t));
     stack.prometheus.on('GET', '/api/v1/targets', answer);
     const parse = jest.spyOn(JSON, 'parse');
     try {
       const read = await stack.context.prometheus.targetsOf('kubernetes-pods');
-      expect(parse.mock.calls.filter(([text]) => text === answer.text)).toHaveLength(1);
-      const parsed = parse.mock.results.find((r, i) => parse.mock.calls[i]?.[0] === answer.text)?.value as { data: { activeTargets: { labels: unknown }[] } };
-      expect(read.targets[0]?.labels).toBe(parsed.data.activeTargets[0]?.labels);
+      // Never the whole answer: each target's text, once.
+      expect(parse.mock.calls.filter(([text]) => text === answer.text)).toHaveLength(0);
+      for (const entry of entries) expect(parse.mock.calls.filter(([text]) => text === entry)).toHaveLength(1);
+      const parsed = parse.mock.results.find((r, i) => parse.mock.calls[i]?.[0] === entries[0])?.value as { labels: unknown };
+      expect(read.targets[0]?.labels).toBe(parsed.labels);
     } finally {
       parse.mockRestore();
     }
