@@ -42,7 +42,7 @@ describe("the README's minimal RBAC", () => {
         if (verb === 'get' || verb === 'list' || verb === 'watch') continue;
         expect({ verb, resources: rule.resources }).toEqual({
           verb: 'create',
-          resources: rule.resources.filter((r) => ['pods/exec', 'pods/portforward', 'services/proxy', 'selfsubjectaccessreviews', 'subjectaccessreviews'].includes(r)),
+          resources: rule.resources.filter((r) => ['pods/exec', 'pods/portforward', 'services/proxy', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews'].includes(r)),
         });
       }
     }

@@ -11,6 +11,8 @@ export interface ProvisionedDatasource {
   readonly url: string;
   readonly access: string;
   readonly isDefault: boolean;
+  /** `editable: true`: Grafana lets its UI change it, and lists it with readOnly false. */
+  readonly editable?: boolean;
   /** The ConfigMap key (file name) it came from. */
   readonly file: string;
 }
@@ -62,6 +64,7 @@ function parseFile(file: string, text: string): ProvisioningFile {
     url: str(d.url),
     access: str(d.access) || 'proxy',
     isDefault: d.isDefault === true,
+    editable: d.editable === true,
     file,
   }));
   return { file, datasources };

@@ -22,6 +22,8 @@ export interface GrafanaDatasource {
   readonly url: string;
   readonly access: string;
   readonly isDefault: boolean;
+  /** Provisioned from a file (Grafana's DataSourceListItemDTO `readOnly`): the API cannot change it. */
+  readonly readOnly?: boolean;
 }
 
 export interface DatasourceHealth {
@@ -228,6 +230,7 @@ export class GrafanaClient {
       url: str(d.url),
       access: str(d.access),
       isDefault: d.isDefault === true,
+      readOnly: d.readOnly === true,
     }));
   }
 

@@ -8,6 +8,8 @@ import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Serv
 import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
 import type { GrafanaClient, GrafanaDatasource } from './grafana.js';
 import type { PrometheusClient, TargetsRead } from './prometheus.js';
+import { matchesSelector, splitOutsideParens } from './selector.js';
+import type { DiscoveryReads } from './stack/discover.js';
 
 /** A set of a Service's addresses that share ports (an EndpointSlice, or a subset of its Endpoints). */
 export interface AddressGroup {
@@ -40,6 +42,8 @@ export class ClusterView {
     readonly grafana: GrafanaClient,
     /** Aborts every read of the view (the run's hard deadline). */
     private readonly signal?: AbortSignal,
+    /** What discovery read just before (the first attempt's view starts from it). */
+    private readonly seed?: DiscoveryReads,
   ) {}
 
   /** One shared request per key; a failure is shared too (within the attempt). */
@@ -54,12 +58,26 @@ export class ClusterView {
     return p;
   }
 
+  /**
+   * The pods `selector` selects in `namespace`. A list discovery made that holds every one of
+   * them (its selector is `key in (…, v)` and this one requires `key=v`) answers, filtered here
+   * as the API server filters.
+   */
   pods(namespace: string, selector: string): Promise<V1Pod[]> {
-    return this.once(`pods ${namespace} ${selector}`, () => this.cluster.listPods(namespace, selector, this.signal));
+    return this.once(`pods ${namespace} ${selector}`, () => {
+      const covering = this.seed?.pods.find((read) => read.namespace === namespace && covers(read.selector, selector));
+      if (covering) return Promise.resolve(covering.pods.filter((p) => matchesSelector(p.metadata?.labels, selector)));
+      return this.cluster.listPods(namespace, selector, this.signal);
+    });
   }
 
+  /** A Service; from the namespace's Service list when discovery read it. */
   service(namespace: string, name: string): Promise<V1Service | undefined> {
-    return this.once(`service ${namespace}/${name}`, () => this.cluster.readService(namespace, name, this.signal));
+    return this.once(`service ${namespace}/${name}`, () => {
+      const listed = this.seed?.services.find((read) => read.namespace === namespace);
+      if (listed) return Promise.resolve(listed.services.find((s) => s.metadata?.name === name));
+      return this.cluster.readService(namespace, name, this.signal);
+    });
   }
 
   endpoints(namespace: string, name: string): Promise<V1Endpoints | undefined> {
@@ -124,6 +142,24 @@ export class ClusterView {
   datasources(): Promise<GrafanaDatasource[]> {
     return this.once('grafana datasources', () => this.grafana.datasources(this.signal));
   }
+}
+
+/**
+ * Whether every object `selector` selects is also selected by `wide`: the same selector, or `wide`
+ * is one `key in (…)` requirement and `selector` requires `key` to be one of its values.
+ */
+export function covers(wide: string, selector: string): boolean {
+  if (wide.trim() === selector.trim()) return true;
+  const set = /^\s*(\S+)\s+in\s*\(([^()]*)\)\s*$/.exec(wide);
+  if (!set) return false;
+  const [, key, list] = set as unknown as [string, string, string];
+  const values = new Set(list.split(',').map((v) => v.trim()));
+  return splitOutsideParens(selector).some((req) => {
+    const eq = /^\s*([^\s=!(),]+)\s*(==|=)\s*([^\s=!(),]*)\s*$/.exec(req);
+    if (eq) return eq[1] === key && values.has(eq[3] as string);
+    const inner = /^\s*(\S+)\s+in\s*\(([^()]*)\)\s*$/.exec(req);
+    return !!inner && inner[1] === key && (inner[2] as string).split(',').every((v) => values.has(v.trim()));
+  });
 }
 
 function groupOfSlice(slice: V1EndpointSlice): AddressGroup {

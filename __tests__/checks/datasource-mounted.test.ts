@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { datasourceMounted } from '../../src/checks/datasource-mounted.js';
 import { DATASOURCE_FILE, GRAFANA_POD, SEED_DATASOURCES_YAML, taskflowCluster, type FakeCluster } from '../fixtures/cluster.js';
 import { attempt, taskflowStack, verdict } from '../fixtures/context.js';
+import { datasourcesAnswer, SEED_DATASOURCE, withSession } from '../fixtures/endpoints.js';
 
 const DIR = '/etc/grafana/provisioning/datasources';
 
@@ -15,12 +16,33 @@ function datasourcesVolume(cluster: FakeCluster) {
   return cluster.pod(GRAFANA_POD).spec!.volumes!.find((v) => v.name === 'grafana-datasources')!;
 }
 
+/** The TaskFlow stack, its Grafana listing `datasources` (what it provisioned when it started). */
+async function whereGrafanaLists(cluster: FakeCluster, datasources: readonly unknown[]) {
+  const stack = await taskflowStack({}, cluster);
+  stack.grafana.on('GET', '/api/datasources', withSession(datasourcesAnswer(datasources)));
+  return stack;
+}
+
 describe('datasource-mounted', () => {
-  it('passes when the running container sees the file with the ConfigMap\'s content', async () => {
+  it('passes without reading the file when Grafana lists the ConfigMap\'s datasource as provisioned, with its name and URL', async () => {
     const cluster = taskflowCluster();
     const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
     expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe(`Grafana in pod ${GRAFANA_POD} provisioned "Prometheus" from ${DATASOURCE_FILE} (listed by its API with the name and URL of ConfigMap taskflow/grafana-datasources)`);
+    expect(cluster.execs).toEqual([]);
+  });
+
+  it('reads the file in the container when Grafana lists the datasource with another URL, and passes when it is the ConfigMap\'s', async () => {
+    const cluster = taskflowCluster();
+    const outcome = await attempt(datasourceMounted, await whereGrafanaLists(cluster, [{ ...SEED_DATASOURCE, url: 'http://prometheus-old:9090' }]));
+    expect(outcome.status).toBe('pass');
     expect(outcome.summary).toBe(`pod ${GRAFANA_POD} sees ${DATASOURCE_FILE}, identical to ConfigMap taskflow/grafana-datasources`);
+    expect(cluster.execs).toEqual([`${GRAFANA_POD}/grafana: cat ${DATASOURCE_FILE}`]);
+  });
+
+  it('reads the file in the container when the listed datasource is read-only but the file says editable', async () => {
+    const cluster = taskflowCluster();
+    await attempt(datasourceMounted, await whereGrafanaLists(cluster, [{ ...SEED_DATASOURCE, readOnly: true }]));
     expect(cluster.execs).toEqual([`${GRAFANA_POD}/grafana: cat ${DATASOURCE_FILE}`]);
   });
 
@@ -69,7 +91,7 @@ describe('datasource-mounted', () => {
     const cluster = taskflowCluster();
     Object.assign(datasourcesMount(cluster), { mountPath: `${DIR}/prometheus.yaml`, subPath: 'datasources.yaml' });
     cluster.setFile(GRAFANA_POD, DATASOURCE_FILE, undefined).setFile(GRAFANA_POD, `${DIR}/prometheus.yaml`, SEED_DATASOURCES_YAML);
-    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await whereGrafanaLists(cluster, []));
     expect(outcome.status).toBe('pass');
     expect(cluster.execs).toEqual([`${GRAFANA_POD}/grafana: cat ${DIR}/prometheus.yaml`]);
   });
@@ -85,7 +107,8 @@ describe('datasource-mounted', () => {
 
   it('fails when the container sees older content, with the restart hint', async () => {
     const cluster = taskflowCluster().setFile(GRAFANA_POD, DATASOURCE_FILE, SEED_DATASOURCES_YAML.replace('prometheus.taskflow', 'prometheus-server.taskflow'));
-    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
+    // Grafana provisioned the file it saw when it started: the older one.
+    const outcome = await attempt(datasourceMounted, await whereGrafanaLists(cluster, [{ ...SEED_DATASOURCE, url: 'http://prometheus-server.taskflow.svc.cluster.local:9090' }]));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe(`${DATASOURCE_FILE} in pod ${GRAFANA_POD} differs from key datasources.yaml of ConfigMap taskflow/grafana-datasources`);
     expect(outcome.hint).toContain('kubectl rollout restart deployment/grafana');
@@ -93,7 +116,7 @@ describe('datasource-mounted', () => {
 
   it('fails when the running container lacks the file its spec mounts (a pod started before the mount)', async () => {
     const cluster = taskflowCluster().setFile(GRAFANA_POD, DATASOURCE_FILE, undefined);
-    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await whereGrafanaLists(cluster, []));
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toContain(`cat says: cat: can't open '${DATASOURCE_FILE}': No such file or directory`);
     expect(outcome.hint).toContain('rollout restart');
@@ -101,7 +124,7 @@ describe('datasource-mounted', () => {
 
   it('warns when exec is forbidden, with the pods/exec rule', async () => {
     const cluster = taskflowCluster().deny('get', 'pods', 'exec');
-    const outcome = await attempt(datasourceMounted, await taskflowStack({}, cluster));
+    const outcome = await attempt(datasourceMounted, await whereGrafanaLists(cluster, []));
     expect(outcome.status).toBe('warn');
     expect(outcome.summary).toBe(`pod ${GRAFANA_POD} mounts ${DATASOURCE_FILE} per its spec; the file's content was not verified: exec into the pod is forbidden`);
     expect(outcome.hint).toContain('resources: ["pods/exec"]');

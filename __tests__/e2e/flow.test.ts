@@ -2,6 +2,7 @@
  * End to end, the bundled action against the simulated TaskFlow cluster (real Prometheus behind a
  * simulated API server and Grafana): stacks where metrics flow, and the ways they come to flow.
  */
+import type { SimulatedCluster } from '../../sim/cluster.js';
 import { describe, expect, it } from '@jest/globals';
 import { idsWith, runScenario } from '../helpers/e2e.js';
 
@@ -16,10 +17,31 @@ describe('metrics flow', () => {
     expect(run.summary).toContain('Grafana\'s test of "Prometheus" passed');
     expect(run.summary).toMatch(/job kubernetes-pods: 3 of 3 targets UP/);
     expect(run.annotations).toEqual([]);
+    // Asked once, and little: discovery's reads serve the first attempt, one rules review covers the namespace.
+    const asked = run.cluster.api.requestLog.filter((r) => r.user === run.cluster.actionUser);
+    expect(asked.length).toBeLessThanOrEqual(14);
+    const reads = asked.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query}`);
+    expect(reads.filter((r, i) => reads.indexOf(r) !== i)).toEqual([]);
+    expect(asked.filter((r) => r.resource === 'selfsubjectaccessreviews')).toEqual([]);
   }, 90_000);
 
-  it('warns but passes when the token may not exec: the datasource file is checked from the pod spec', async () => {
+  it('passes without exec when Grafana lists the datasource it provisioned from the mounted file', async () => {
     const run = await runScenario('token-no-exec');
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ result: 'passed', warnings: '0', 'failed-checks': '' });
+    expect(run.summary).toMatch(/Grafana in pod grafana-\S+ provisioned "Prometheus" from \/etc\/grafana\/provisioning\/datasources\/datasources\.yaml/);
+    expect(run.summary).toContain('without get pods/exec in namespace taskflow and create pods/exec in namespace taskflow the datasource file cannot be read in the Grafana container');
+    expect(run.annotations).toEqual([]);
+  }, 90_000);
+
+  /** The ConfigMap edited after Grafana started (editable no longer true): Grafana's list no longer shows the file's content. */
+  const editedAfterStart = (cluster: SimulatedCluster): void => {
+    const cm = cluster.api.store.get('ConfigMap', 'taskflow', 'grafana-datasources') as unknown as { data: Record<string, string> };
+    cluster.api.store.apply({ ...cm, data: { ...cm.data, 'datasources.yaml': (cm.data['datasources.yaml'] ?? '').replace('editable: true', 'editable: false') } } as never);
+  };
+
+  it('warns but passes when the token may not exec and Grafana\'s list does not show the file: the file is checked from the pod spec', async () => {
+    const run = await runScenario('token-no-exec', { during: editedAfterStart });
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'passed', warnings: '1', 'failed-checks': '' });
     expect(run.statuses['datasource-mounted']).toBe('warn');
@@ -27,7 +49,7 @@ describe('metrics flow', () => {
   }, 90_000);
 
   it('fails on warnings too with fail-on-warning', async () => {
-    const run = await runScenario('token-no-exec', { inputs: { 'fail-on-warning': 'true' } });
+    const run = await runScenario('token-no-exec', { during: editedAfterStart, inputs: { 'fail-on-warning': 'true' } });
     expect(run.exitCode).toBe(1);
     expect(run.outputs).toMatchObject({ result: 'failed', passed: '12', failed: '0', warnings: '1', 'failed-checks': '' });
     expect(run.statuses['datasource-mounted']).toBe('warn');

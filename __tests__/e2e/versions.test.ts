@@ -44,7 +44,13 @@ describe.each(['1.29', '1.32', '1.35'])('Kubernetes %s', (kubeVersion) => {
   it('kube-prometheus-stack passes with only a kubeconfig', async () => {
     const run = await runScenario('kube-prometheus-stack-healthy', { zeroConfig: true, kubeVersion });
     expect(run.exitCode).toBe(0);
-    expect(run.summary).toContain(`Kubernetes v${kubeVersion}.`);
+    expect(run.outputs['failed-checks']).toBe('');
+  }, 120_000);
+
+  it('credentials without configmaps: the missing rule, with the Kubernetes version the API server reports', async () => {
+    const run = await runScenario('token-no-configmaps', { kubeVersion });
+    expect(run.outputs['failed-checks']).toContain('cluster-access');
+    expect(run.summary).toContain(`(Kubernetes v${kubeVersion}.`);
   }, 120_000);
 
   it('Grafana reached with only a token, through a port-forward: passes and ends within 2 s of the verdict', async () => {

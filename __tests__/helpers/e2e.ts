@@ -152,7 +152,7 @@ function isReadOnly(r: { method: string; path: string; query: string; verb: stri
     const program = new URLSearchParams(r.query).getAll('command')[0] ?? '';
     return r.verb === 'get' && READ_ONLY_PROGRAMS.has(program);
   }
-  if (r.method === 'POST' && (r.resource === 'selfsubjectaccessreviews' || r.resource === 'subjectaccessreviews')) return true;
+  if (r.method === 'POST' && (r.resource === 'selfsubjectaccessreviews' || r.resource === 'selfsubjectrulesreviews' || r.resource === 'subjectaccessreviews')) return true;
   if (r.method === 'POST' && r.resource === 'services' && r.subresource === 'proxy') return /\/proxy\/(login|api\/ds\/query)$/.test(r.path);
   return r.method === 'GET' && (r.verb === 'get' || r.verb === 'list' || r.verb === 'watch');
 }

@@ -61,8 +61,9 @@ describe('parseProvisioning', () => {
   it('reads the valid files', () => {
     const [seed, multi] = parse({ 'datasources.yaml': VALID_FILES[0] as string, 'more.yml': VALID_FILES[1] as string });
     expect(seed?.datasources).toEqual([
-      { name: 'Prometheus', type: 'prometheus', url: 'http://prometheus.taskflow.svc.cluster.local:9090', access: 'proxy', isDefault: true, file: 'datasources.yaml' },
+      { name: 'Prometheus', type: 'prometheus', url: 'http://prometheus.taskflow.svc.cluster.local:9090', access: 'proxy', isDefault: true, editable: true, file: 'datasources.yaml' },
     ]);
+    expect(multi?.datasources.map((d) => d.editable)).toEqual([false, false]);
     expect(multi?.datasources.map((d) => d.name)).toEqual(['Loki', 'Prometheus']);
     // Two defaults across the files: Grafana provisions neither.
     expect(seed?.error).toMatch(/2 datasources are marked isDefault/);

@@ -43,7 +43,7 @@ import { discoveryDocument } from './discovery.js';
 import { API_GROUPS, resourceByName, type ResourceType } from './resources.js';
 import { customResourceTypes } from './crd.js';
 import { getObject, listObjects, sendObject, watchObjects } from './rest.js';
-import { isAccessReview, review } from './reviews.js';
+import { isAccessReview, review, type RulesMode } from './reviews.js';
 import { decodeAccessReview, isProtobuf } from './protobuf.js';
 import { podLogText } from './logs.js';
 import { forward, resolvePodTarget, resolveServiceTarget } from './proxy.js';
@@ -137,6 +137,8 @@ export class KubeApiServer {
   readonly requestLog: RequestLogEntry[] = [];
   /** Faults to inject into the next matching requests. */
   readonly faults = new FaultInjector();
+  /** How a SelfSubjectRulesReview is answered: complete (RBAC), or incomplete as with a webhook authorizer. */
+  rulesMode: RulesMode = 'rbac';
   private readonly rbac: RbacAuthorizer;
   private readonly tokens = new Map<string, UserInfo>();
   private readonly sockets = new Set<Socket>();
@@ -436,7 +438,7 @@ export class KubeApiServer {
     } catch (err) {
       throw err instanceof ApiError ? err : badRequest('the body of the request was in an unknown format');
     }
-    sendJson(res, 201, review(this.rbac, type.name, user, namespace, body), options);
+    sendJson(res, 201, review(this.rbac, type.name, user, namespace, body, this.rulesMode), options);
   }
 
   private serveSubresource(req: IncomingMessage, res: ServerResponse, url: URL, info: RequestInfo, type: ResourceType, user: UserInfo): void {

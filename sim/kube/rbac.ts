@@ -29,6 +29,19 @@ export interface Decision {
   reason: string;
 }
 
+/** authorization.k8s.io/v1 ResourceRule, as a SelfSubjectRulesReview lists it. */
+export interface ResourceRuleInfo {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+export interface NonResourceRuleInfo {
+  verbs: string[];
+  nonResourceURLs: string[];
+}
+
 type Lister = (kind: string, namespace?: string) => KubeObject[];
 
 interface PolicyRule {
@@ -105,6 +118,36 @@ export class RbacAuthorizer {
   private bindings(namespace: string | undefined): KubeObject[] {
     const cluster = this.list('ClusterRoleBinding');
     return namespace ? [...cluster, ...this.list('RoleBinding', namespace)] : cluster;
+  }
+
+  /**
+   * The rules `user` has in `namespace`, as the RBAC authorizer's RulesFor lists them for a
+   * SelfSubjectRulesReview (plugin/pkg/auth/authorizer/rbac/rbac.go): every rule of the roles
+   * bound by a ClusterRoleBinding, then those bound by a RoleBinding of the namespace. RBAC lists
+   * them completely; `system:masters` holds cluster-admin's `*` rules.
+   */
+  rulesFor(user: UserInfo, namespace: string): { resourceRules: ResourceRuleInfo[]; nonResourceRules: NonResourceRuleInfo[] } {
+    if (user.groups.includes('system:masters')) {
+      return { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }] };
+    }
+    const resourceRules: ResourceRuleInfo[] = [];
+    const nonResourceRules: NonResourceRuleInfo[] = [];
+    for (const binding of this.bindings(namespace)) {
+      const ns = binding.metadata.namespace;
+      if (!((binding.subjects ?? []) as Subject[]).some((s) => subjectMatches(s, user, ns))) continue;
+      for (const rule of this.rulesOf(binding.roleRef as RoleRef, ns)) {
+        if (rule.nonResourceURLs?.length) nonResourceRules.push({ verbs: [...(rule.verbs ?? [])], nonResourceURLs: [...rule.nonResourceURLs] });
+        if (rule.resources?.length) {
+          resourceRules.push({
+            verbs: [...(rule.verbs ?? [])],
+            apiGroups: [...(rule.apiGroups ?? [])],
+            resources: [...rule.resources],
+            ...(rule.resourceNames?.length ? { resourceNames: [...rule.resourceNames] } : {}),
+          });
+        }
+      }
+    }
+    return { resourceRules, nonResourceRules };
   }
 
   authorize(a: AuthzAttributes): Decision {

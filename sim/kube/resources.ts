@@ -94,6 +94,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   grouped(AUTHZ, 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: CREATE_ONLY }),
   grouped(AUTHZ, 'subjectaccessreviews', 'SubjectAccessReview', false, { verbs: CREATE_ONLY }),
   grouped(AUTHZ, 'localsubjectaccessreviews', 'LocalSubjectAccessReview', true, { verbs: CREATE_ONLY }),
+  grouped(AUTHZ, 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', false, { verbs: CREATE_ONLY }),
   grouped(APIEXTENSIONS, 'customresourcedefinitions', 'CustomResourceDefinition', false, {
     shortNames: ['crd', 'crds'],
     categories: ['api-extensions'],

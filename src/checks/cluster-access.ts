@@ -4,6 +4,7 @@
  * and with `get` and `create` on the streams (exec, port-forward), as Kubernetes 1.35 requires
  * for WebSocket upgrades (kubernetes/kubernetes#134577).
  */
+import { reviewAll } from '../access.js';
 import { describePermission, KubeError, roleRule, type Permission } from '../cluster.js';
 import { grafanaTokenOnly, inputCredentials } from '../services.js';
 import type { Stack } from '../stack/types.js';
@@ -106,16 +107,24 @@ export const clusterAccess: Check = {
   title: 'API server reachable, credentials allowed',
   needs: [],
   async run({ settings, stack, cluster, signal }) {
-    const version = await cluster.version(signal);
     const required = requiredPermissions(settings, stack, cluster.defaultNamespace);
     const optional = optionalPermissions(settings, stack);
+    const all = [...required, ...optional];
+    // The Kubernetes version is only worth a request when something is missing (stream verbs changed in 1.35).
+    const version = async (): Promise<string> => ` (Kubernetes ${(await cluster.version(signal).catch(() => '')) || 'version unknown'})`;
     let reviews: { need: Need; allowed: boolean }[];
     try {
-      reviews = await Promise.all([...required, ...optional].map(async (need) => ({ need, allowed: (await cluster.canI(need, signal)).allowed })));
+      const allowed = await reviewAll(cluster, all, signal);
+      reviews = all.map((need, i) => ({ need, allowed: allowed[i] === true }));
     } catch (err) {
+      // Not answered at all (unreachable, untrusted, timed out) or not authenticated: say so of the API server itself.
+      if (err instanceof KubeError && (err.status === 0 || err.status === 401)) {
+        await cluster.version(signal);
+        throw err;
+      }
       if (err instanceof KubeError && err.status === 403) {
         return warn(
-          `API server ${cluster.server} answered (Kubernetes ${version}), but the credentials may not run access reviews, so their permissions were not verified`,
+          `API server ${cluster.server} answered${await version()}, but the credentials may not run access reviews, so their permissions were not verified`,
           'Allow create on selfsubjectaccessreviews (authorization.k8s.io), which every authenticated user has through system:basic-user unless it was removed.',
           { code: 'access.unreviewable' },
         );
@@ -123,29 +132,29 @@ export const clusterAccess: Check = {
       throw err;
     }
     // A refused permission with an alternative is missing only when the alternative is refused too.
-    const alternatives = await Promise.all(
-      reviews.map(async (r) => (!r.allowed && r.need.orElse ? { need: r.need, allowed: (await cluster.canI(r.need.orElse, signal)).allowed } : undefined)),
-    );
-    const replaced = new Set(alternatives.filter((a) => a?.allowed).map((a) => a?.need));
+    const refusedWithAlternative = reviews.filter((r) => !r.allowed && r.need.orElse);
+    const alternativeAllowed = await reviewAll(cluster, refusedWithAlternative.map((r) => r.need.orElse as Permission), signal);
+    const replaced = new Set(refusedWithAlternative.filter((_, i) => alternativeAllowed[i]).map((r) => r.need));
     const missing = reviews.filter((r) => !r.allowed && required.includes(r.need) && !replaced.has(r.need)).map((r) => r.need);
     const missingOptional = reviews.filter((r) => !r.allowed && optional.includes(r.need)).map((r) => r.need);
-    const details = { server: cluster.server, version, missing: missing.map(describePermission), missingOptional: missingOptional.map(describePermission) };
+    const details = { server: cluster.server, missing: missing.map(describePermission), missingOptional: missingOptional.map(describePermission) };
     if (missing.length) {
+      const answered = await version();
       return fail(
-        `API server ${cluster.server} answered (Kubernetes ${version}), but the credentials may not ${missing.map(describePermission).join('; ')}`,
+        `API server ${cluster.server} answered${answered}, but the credentials may not ${missing.map(describePermission).join('; ')}`,
         `Add ${missing.length === 1 ? 'this rule' : 'these rules'} to the Role bound to the action's credentials (see the README's minimal RBAC):\n${missing.map(roleRule).join('\n')}${missing
           .flatMap((n) => (n.orElse ? [`\n(${describePermission(n.orElse)} does instead of ${describePermission(n)}.)`] : []))
           .join('')}`,
         { code: 'access.missing', missing: missing.map(describePermission) },
-        { details, retryable: false },
+        { details: { ...details, version: answered.slice(' (Kubernetes '.length, -1) }, retryable: false },
       );
     }
     const execMissing = missingOptional.filter((n) => n.subresource === 'exec');
     const notes = [
       ...[...replaced].flatMap((n) => (n?.orElse ? [`without ${describePermission(n)} the Service's Endpoints are read instead (${describePermission(n.orElse)})`] : [])),
-      ...(execMissing.length ? [`without ${execMissing.map(describePermission).join(' and ')} the datasource file is checked from the pod spec only`] : []),
+      ...(execMissing.length ? [`without ${execMissing.map(describePermission).join(' and ')} the datasource file cannot be read in the Grafana container`] : []),
       ...missingOptional.filter((n) => n.resource === 'secrets').map((n) => `without ${describePermission(n)} ${n.verb === 'list' ? 'a datasource in a labelled Secret' : 'the datasource Secret'} is checked through the file Grafana sees`),
     ];
-    return pass(`API server ${cluster.server} answered (Kubernetes ${version}); the credentials may read everything the checks need${notes.length ? `; ${notes.join('; ')}` : ''}`, { details });
+    return pass(`API server ${cluster.server} answered; the credentials may read everything the checks need${notes.length ? `; ${notes.join('; ')}` : ''}`, { details });
   },
 };

@@ -9,6 +9,7 @@
 import { posix } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { KubeError } from '../cluster.js';
+import { parseProvisioning } from '../datasource.js';
 import { grafanaRestart, profileOf } from '../stack/profiles/index.js';
 import { mountedFiles, sidecarSelector, volumeObjects, type MountedFile } from '../stack/route.js';
 import type { DatasourceRoute, GrafanaSite, Sidecar, SourceObject, Stack } from '../stack/types.js';
@@ -161,6 +162,25 @@ function targetDir(sidecar: Sidecar, read: SourceRead): string {
   return posix.isAbsolute(annotation) ? annotation : posix.join(sidecar.folder, annotation);
 }
 
+/**
+ * The datasources of the files, named, when Grafana lists every one of them as provisioned — with
+ * the name and URL the object gives, read-only unless the file says `editable: true` (Grafana's
+ * provisioning sets readOnly = !editable, pkg/services/provisioning/datasources/types.go) —
+ * Grafana read these files at its last
+ * provisioning, so they reached the container and its content is the object's — no need to read
+ * them there. Undefined when that cannot be shown (content unknown, Grafana not answering, a
+ * datasource missing or different): the files are then read in the container.
+ */
+async function listedAsProvisioned(view: ClusterView, files: readonly { file: MountedFile; expected: string | undefined }[]): Promise<string | undefined> {
+  if (!files.length || files.some((f) => f.expected === undefined)) return undefined;
+  const wanted = files.flatMap((f) => parseProvisioning({ [posix.basename(f.file.path)]: f.expected ?? '' }).flatMap((p) => (p.error ? [] : p.datasources)));
+  if (!wanted.length) return undefined;
+  const listed = await view.datasources().catch(() => undefined);
+  if (!listed) return undefined;
+  const all = wanted.every((w) => listed.some((d) => d.readOnly === !w.editable && d.name === w.name && d.url === w.url));
+  return all ? wanted.map((w) => `"${w.name}"`).join(', ') : undefined;
+}
+
 /** Reads each file in the container and compares it with its object's key. */
 async function compareInContainer(
   view: ClusterView,
@@ -174,6 +194,11 @@ async function compareInContainer(
 ): Promise<CheckOutcome> {
   const podName = pod.metadata?.name ?? '?';
   const ns = pod.metadata?.namespace ?? '';
+  const from = [...new Set(files.map((f) => objectText(f.object)))].join(', ');
+  const listed = await listedAsProvisioned(view, files);
+  if (listed) {
+    return pass(`Grafana in pod ${podName} provisioned ${listed} from ${shown} (listed by its API with the name and URL of ${from})${sidecar ? `, copied by the sidecar ${sidecar.container}` : ''}`);
+  }
   try {
     for (const { file, expected, object } of files) {
       const res = await view.exec(ns, podName, container, ['cat', file.path]);
@@ -207,6 +232,5 @@ async function compareInContainer(
       { code: 'mount.spec-only', pod: podName, why: 'exec-forbidden' },
     );
   }
-  const from = [...new Set(files.map((f) => objectText(f.object)))].join(', ');
   return pass(`pod ${podName} sees ${shown}${unread ? ` (${unread}: content not compared)` : `, identical to ${from}`}${sidecar ? `, copied by the sidecar ${sidecar.container}` : ''}`);
 }

@@ -51,8 +51,17 @@ interface Located {
   readonly serviceProblem?: Problem;
 }
 
-export async function discoverStack(settings: Settings, cluster: Cluster, signal?: AbortSignal): Promise<Stack> {
-  return new Discovery(settings, cluster, signal).run();
+/**
+ * What discovery read, for the first attempt of the checks to start from (its reads are as fresh
+ * as theirs would be): each pod list by its namespace and selector, each namespace's Services.
+ */
+export interface DiscoveryReads {
+  readonly pods: { readonly namespace: string; readonly selector: string; readonly pods: readonly V1Pod[] }[];
+  readonly services: { readonly namespace: string; readonly services: readonly V1Service[] }[];
+}
+
+export async function discoverStack(settings: Settings, cluster: Cluster, signal?: AbortSignal, reads?: DiscoveryReads): Promise<Stack> {
+  return new Discovery(settings, cluster, signal, reads).run();
 }
 
 class Discovery {
@@ -65,6 +74,7 @@ class Discovery {
     private readonly settings: Settings,
     private readonly cluster: Cluster,
     private readonly signal: AbortSignal | undefined,
+    private readonly reads?: DiscoveryReads,
   ) {}
 
   async run(): Promise<Stack> {
@@ -248,7 +258,14 @@ class Discovery {
     let p = this.podSearches.get(key);
     if (!p) {
       const selectors = selector ? [selector] : NAME_SELECTORS;
-      p = Promise.all(selectors.map((s) => this.cluster.listPods(scope, s, this.signal))).then(
+      p = Promise.all(
+        selectors.map((s) =>
+          this.cluster.listPods(scope, s, this.signal).then((pods) => {
+            if (scope !== undefined) this.reads?.pods.push({ namespace: scope, selector: s, pods });
+            return pods;
+          }),
+        ),
+      ).then(
         (lists) => dedupe(lists.flat()),
         (err: unknown) => {
           if (err instanceof KubeError) return err;
@@ -263,7 +280,10 @@ class Discovery {
   private services(namespace: string): Promise<V1Service[] | KubeError> {
     let p = this.serviceLists.get(namespace);
     if (!p) {
-      p = this.cluster.listServices(namespace, this.signal).catch((err: unknown) => {
+      p = this.cluster.listServices(namespace, this.signal).then((services) => {
+        this.reads?.services.push({ namespace, services });
+        return services;
+      }, (err: unknown) => {
         if (err instanceof KubeError) return err;
         throw err;
       });
