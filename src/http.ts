@@ -60,7 +60,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     if (consumer && !consumer.taken && consumer.what === req.what && consumer.accepts(res.statusCode, flattenHeaders(res.headers))) {
       consumer.taken = true;
       try {
-        for await (const chunk of res.body) consumer.write(Buffer.from(chunk));
+        for await (const chunk of res.body) consumer.write(asBuffer(chunk));
         consumer.end();
       } catch (err) {
         res.body.destroy();
@@ -129,7 +129,7 @@ export async function readCapped(
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    const buf = Buffer.from(chunk);
+    const buf = asBuffer(chunk);
     size += buf.length;
     if (size > maxBytes) {
       await stop();
@@ -138,6 +138,12 @@ export async function readCapped(
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
+}
+
+/** A chunk as a Buffer, without copying one that already is (Buffer.from copies). */
+function asBuffer(chunk: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -224,12 +230,7 @@ export function describeBody(res: HttpResponse): string {
   return `text "${clip(text.replace(/\s+/g, ' '), 120)}"`;
 }
 
-/** Without its trailing slashes; a loop, as `/\/+$/` takes quadratic time on long runs of slashes. */
-export function trimTrailingSlashes(text: string): string {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === '/') end--;
-  return text.slice(0, end);
-}
+export { trimTrailingSlashes } from './text.js';
 
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

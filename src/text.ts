@@ -9,3 +9,8 @@ export function trimTrailingSlashes(text: string): string {
   while (end > 0 && text[end - 1] === '/') end--;
   return text.slice(0, end);
 }
+
+/** Orders two strings by code unit (object names, which are ASCII): a comparator for sort(). */
+export function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -13,6 +13,7 @@ import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject } from '../cluster.js';
 import { isReady } from '../endpoint.js';
 import { grafanaPathOf, prometheusPathOf, type FoundPath } from '../paths.js';
+import { byText } from '../text.js';
 import type { ObjectChoice, ServiceRef, Settings } from '../types.js';
 import { PROFILES, profileOf, type Facts } from './profiles/index.js';
 import { grafanaContainer, provisioningDir, routeOf, sidecarOf, sidecarSelector } from './route.js';
@@ -420,7 +421,8 @@ function isComponent(pod: V1Pod, component: Component): boolean {
 function dedupe(pods: V1Pod[]): V1Pod[] {
   const seen = new Map<string, V1Pod>();
   for (const p of pods) seen.set(p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`, p);
-  return [...seen.values()].sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+  // Plain code-unit order: names are DNS labels, and localeCompare would load ICU's collator on every run.
+  return [...seen.values()].sort((a, b) => byText(`${a.metadata?.namespace}/${a.metadata?.name}`, `${b.metadata?.namespace}/${b.metadata?.name}`));
 }
 
 /** The controller a pod belongs to: its owner, a ReplicaSet standing for its Deployment. */

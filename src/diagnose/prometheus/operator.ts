@@ -22,6 +22,7 @@ import type { CustomObject } from '../../cluster.js';
 import type { Target } from '../../prometheus.js';
 import { PROMETHEUS_CR } from '../../stack/discover.js';
 import type { OperatorPrometheus } from '../../stack/types.js';
+import { byText } from '../../text.js';
 import type { Finding } from '../types.js';
 import { jobNamespaces, type JobConfig, type PromConfig } from './config.js';
 import { keysOf, readSelector, selectorString, selectsEverything, unmet, type LabelSelector, type Labels } from './label-selector.js';
@@ -80,7 +81,7 @@ class Operator {
   /** Every monitor of a kind (cluster-wide); undefined (with a note) when refused. */
   async list(kind: MonitorKind): Promise<Monitor[] | undefined> {
     const objects = await this.p.customs(TYPES[kind], PLURAL[kind], undefined);
-    return objects?.map((o: CustomObject) => monitorOf(kind, o)).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+    return objects?.map((o: CustomObject) => monitorOf(kind, o)).sort((a, b) => byText(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
   }
 
   /** The Services of the namespaces a monitor discovers in (undefined namespaces: only the monitor's and Prometheus's, as a best guess). */
