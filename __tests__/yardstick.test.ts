@@ -7,24 +7,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { ROOT, startCluster, type SimulatedCluster } from '../sim/cluster.js';
 import { scenario } from '../sim/scenarios.js';
-
-function findOnPath(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, program);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+import { findOnPath } from './helpers/path.js';
 
 const KUBECTL = findOnPath('kubectl');
 if (!KUBECTL) process.stdout.write('yardstick tests skipped: no kubectl on the PATH\n');
