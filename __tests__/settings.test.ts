@@ -77,6 +77,7 @@ describe('defaults', () => {
       'expected-targets': '',
       'target-label': '',
       'min-targets-up': '1',
+      'allow-down-targets': '',
       query: '',
       wait: '60s',
       'request-timeout': '10s',
@@ -115,6 +116,7 @@ describe('defaults', () => {
       expectedTargets: undefined,
       targetLabel: undefined,
       minTargetsUp: 1,
+      allowDownTargets: [],
       query: undefined,
       waitMs: 60_000,
       requestTimeoutMs: 10_000,
@@ -406,6 +408,17 @@ describe('booleans and counts', () => {
 });
 
 describe('lists', () => {
+  it('reads allow-down-targets as globs, and refuses one with spaces, naming the form', () => {
+    expect(parse({ 'allow-down-targets': 'serviceMonitor/kube-system/kube-controller-manager/*, kube-scheduler ,10.0.0.*:10257' }).allowDownTargets).toEqual([
+      'serviceMonitor/kube-system/kube-controller-manager/*',
+      'kube-scheduler',
+      '10.0.0.*:10257',
+    ]);
+    const err = errorFor({ 'allow-down-targets': 'kube scheduler' });
+    expect(err.input).toBe('allow-down-targets');
+    expect(err.message).toContain('is not a glob on a scrape pool, job or instance');
+  });
+
   it('splits expected-targets on commas and newlines, trimmed, without empties or repeats', () => {
     expect(parse({ 'expected-targets': ' backend-api ,\npostgres\n\nredis,redis,' }).expectedTargets).toEqual([
       'backend-api',
@@ -599,6 +612,13 @@ describe('kubeconfig', () => {
 });
 
 describe('prometheus-path and grafana-path', () => {
+  it('never shows the password of something URL-like given as a path', () => {
+    const err = errorFor({ 'prometheus-path': '//:s3cr3t-Pa55@host not a path' });
+    expect(err.input).toBe('prometheus-path');
+    expect(err.message).toContain('***@');
+    expect(err.message).not.toContain('s3cr3t-Pa55');
+  });
+
   it.each([
     ['/prometheus', '/prometheus'],
     ['prometheus', '/prometheus'],

@@ -40,6 +40,7 @@ export const DEFAULTS = Object.freeze({
   'expected-targets': '',
   'target-label': '',
   'min-targets-up': '1',
+  'allow-down-targets': '',
   query: '',
   wait: '60s',
   'request-timeout': '10s',
@@ -130,6 +131,7 @@ export function parseSettings(read: InputReader): Settings {
     expectedTargets: optional('expected-targets', parseExpectedTargets),
     targetLabel: optional('target-label', (t) => checkLabelKey(t, 'target-label', 'expected a label name such as app or app.kubernetes.io/name')),
     minTargetsUp: parseCount(input('min-targets-up'), 'min-targets-up'),
+    allowDownTargets: parseAllowDownTargets(input('allow-down-targets')),
     query: given('query'),
     waitMs: parseDuration(input('wait'), 'wait'),
     requestTimeoutMs: parsePositiveDuration(input('request-timeout'), 'request-timeout'),
@@ -361,6 +363,24 @@ function parseExpectedTargets(text: string): readonly string[] {
   return Object.freeze(apps);
 }
 
+/**
+ * Globs (`*` any run of characters, `?` one) on a target's scrape pool, job or instance, e.g.
+ * serviceMonitor/kube-system/kube-controller-manager/* — managed clusters hide their control
+ * plane, so those targets are always DOWN.
+ */
+function parseAllowDownTargets(text: string): readonly string[] {
+  const globs = splitList(text);
+  for (const glob of globs) {
+    if (glob.length > 512 || /\s/.test(glob)) {
+      throw new SettingsError(
+        'allow-down-targets',
+        `${quote(glob)} is not a glob on a scrape pool, job or instance; expected a comma-separated list such as serviceMonitor/kube-system/kube-controller-manager/*,kube-scheduler`,
+      );
+    }
+  }
+  return Object.freeze(globs);
+}
+
 function parseSkipChecks(text: string): readonly CheckId[] {
   const ids = splitList(text);
   for (const id of ids) {
@@ -399,7 +419,9 @@ export function parsePathPrefix(text: string, input: string): string {
   const dotted = (seg: string): boolean => ['.', '..'].includes(decoded(seg)) || decoded(seg).includes('/');
   const bad = segments.find((seg) => seg === '' || dotted(seg) || !/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$/.test(seg));
   if (bad !== undefined || trimmed.length > 255) {
-    const why = bad === undefined ? 'is longer than 255 characters' : bad === '' ? 'has an empty segment (//)' : dotted(bad) ? `has a ${quote(bad)} segment` : `has characters a URL path cannot carry in ${quote(bad)}`;
+    // A segment of something URL-like (`//user:password@host`) may hold the password: shown without its userinfo.
+    const shown = (seg: string): string => quote(text.includes('//') && seg.includes('@') ? seg.replace(/^.*@/s, '***@') : seg);
+    const why = bad === undefined ? 'is longer than 255 characters' : bad === '' ? 'has an empty segment (//)' : dotted(bad) ? `has a ${shown(bad)} segment` : `has characters a URL path cannot carry in ${shown(bad)}`;
     throw new SettingsError(input, `${quote(text)} ${why}; ${form}`);
   }
   return `/${trimmed}`;

@@ -81,6 +81,8 @@ export interface Settings {
   readonly expectedTargets?: readonly string[];
   readonly targetLabel?: string;
   readonly minTargetsUp: number;
+  /** Globs on scrape pool, job or instance whose DOWN targets are listed but neither fail nor warn. */
+  readonly allowDownTargets: readonly string[];
   readonly query?: string;
   readonly waitMs: number;
   readonly requestTimeoutMs: number;
@@ -120,6 +122,8 @@ export interface TargetInfo {
   readonly health: string;
   readonly lastError: string;
   readonly scrapeUrl: string;
+  /** DOWN, and matched by allow-down-targets: listed, not counted. */
+  readonly allowed?: true;
 }
 
 /** What a check's single attempt decided. */

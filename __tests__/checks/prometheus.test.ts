@@ -387,6 +387,57 @@ describe('reading the targets', () => {
   });
 });
 
+describe('allow-down-targets', () => {
+  const CONTROLLER_POOL = 'serviceMonitor/kube-system/kube-controller-manager/0';
+  const controller: Record<string, unknown> = {
+    ...activeTarget({ app: 'kube-controller-manager', pod: 'kube-controller-manager-node1', ip: '10.0.0.5', port: 10257 }),
+    scrapePool: CONTROLLER_POOL,
+    labels: { instance: '10.0.0.5:10257', job: 'kube-controller-manager', namespace: 'kube-system' },
+    health: 'down',
+    lastError: 'Get "https://10.0.0.5:10257/metrics": dial tcp 10.0.0.5:10257: i/o timeout',
+  };
+
+  it('every pool checked: a control-plane pool that is always DOWN warns, and passes once allowed, listed as allowed', async () => {
+    const warned = await taskflowStack({ stack: 'generic' });
+    warned.prometheus.on('GET', '/api/v1/targets', prometheus242([...MIXED, controller]));
+    const before = await attempt(prometheusTargets, warned);
+    expect(before.status).toBe('warn');
+    expect(before.summary).toContain(`no UP target in ${CONTROLLER_POOL}`);
+
+    const stack = await taskflowStack({ stack: 'generic', 'allow-down-targets': 'serviceMonitor/kube-system/kube-controller-manager/*' });
+    stack.prometheus.on('GET', '/api/v1/targets', prometheus242([...MIXED, controller]));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('6 of 6 targets UP in 3 scrape pools; allowed DOWN (allow-down-targets): kube-controller-manager');
+    expect(outcome.downTargets).toEqual([expect.objectContaining({ app: 'kube-controller-manager', health: 'down', allowed: true, pool: CONTROLLER_POOL })]);
+  });
+
+  it('a named job: an allowed DOWN target is listed and not counted, the others still decide', async () => {
+    const stack = await taskflowStack({ 'expected-targets': 'backend-api,postgres', 'allow-down-targets': '10.244.0.17:*' });
+    stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ redis: { health: 'down', lastError: REDIS_DOWN } }));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('job kubernetes-pods: 2 of 2 targets UP (backend-api, postgres); allowed DOWN (allow-down-targets): redis');
+    expect(outcome.downTargets).toEqual([expect.objectContaining({ app: 'redis', allowed: true })]);
+  });
+
+  it('does not excuse an expected target: allowed or not, an expected app needs an UP target', async () => {
+    const stack = await taskflowStack({ 'allow-down-targets': 'kubernetes-pods' });
+    stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ redis: { health: 'down', lastError: REDIS_DOWN } }));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('job kubernetes-pods: no UP target for redis; allowed DOWN (allow-down-targets): redis');
+  });
+
+  it('a glob that matches nothing changes nothing', async () => {
+    const stack = await taskflowStack({ 'allow-down-targets': 'serviceMonitor/kube-system/*' });
+    stack.prometheus.on('GET', '/api/v1/targets', taskflowTargets({ redis: { health: 'down', lastError: REDIS_DOWN } }));
+    const outcome = await attempt(prometheusTargets, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe(`job kubernetes-pods: no UP target for redis; DOWN: redis (${REDIS_DOWN})`);
+  });
+});
+
 describe('prometheus-service endpoints', () => {
   const calls = (stack: { cluster: { calls: string[] } }) => stack.cluster.calls.filter((c) => /endpoint/.test(c));
 

@@ -57,6 +57,15 @@ describe('metrics flow', () => {
     expect(run.annotations.filter((a) => !a.title)).toEqual([expect.objectContaining({ level: 'error', message: 'Metrics do not flow Prometheus → Grafana: warnings (fail-on-warning)' })]);
   }, 90_000);
 
+  it('passes with a DOWN target the workflow allows: listed as allowed, neither failing nor warning', async () => {
+    const run = await runScenario('target-down', { inputs: { 'expected-targets': 'backend-api,postgres', 'allow-down-targets': '*:9121' } });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ result: 'passed', warnings: '0', 'failed-checks': '' });
+    expect(run.summary).toContain('job kubernetes-pods: 2 of 2 targets UP (backend-api, postgres); allowed DOWN (allow-down-targets): redis');
+    expect(run.summary).toMatch(/\| redis \| 127\.[\d.]+:9121 \| down \(allowed\) \|/);
+    expect(run.annotations).toEqual([]);
+  }, 90_000);
+
   it('passes a stack deployed just now once Prometheus has scraped it, within wait', async () => {
     const run = await runScenario('just-deployed', {
       settle: false,

@@ -3,8 +3,11 @@
  * target label. The job is a scrape pool (`serviceMonitor/monitoring/node-exporter/0`, as the
  * Prometheus Operator names them) or a `job` label value. With no job, every scrape pool of the
  * Prometheus is looked at: a pool with DOWN targets, or with none UP, warns; no target at all fails.
+ * DOWN targets matched by `allow-down-targets` (on their pool, job or instance) are listed, marked
+ * allowed, and counted for nothing.
  */
 import type { Target } from '../prometheus.js';
+import { globMatches } from '../text.js';
 import type { TargetInfo } from '../types.js';
 import { profileOf } from '../stack/profiles/index.js';
 import { fail, pass, warn, type Check } from './check.js';
@@ -34,8 +37,15 @@ export function nameOf(t: Target, label: string): string {
   return (label === 'job' ? undefined : labelValue(t, label)) ?? t.labels.pod ?? t.labels.instance ?? '';
 }
 
-function info(t: Target, label: string): TargetInfo {
-  return { app: nameOf(t, label), instance: t.labels.instance ?? '', health: t.health, lastError: t.lastError, scrapeUrl: t.scrapeUrl, pool: t.scrapePool, job: t.job };
+function info(t: Target, label: string, allowed = false): TargetInfo {
+  return { app: nameOf(t, label), instance: t.labels.instance ?? '', health: t.health, lastError: t.lastError, scrapeUrl: t.scrapeUrl, pool: t.scrapePool, job: t.job, ...(allowed ? { allowed: true as const } : {}) };
+}
+
+/** A DOWN target one of `globs` allows: on its scrape pool, its job, or its instance. */
+export function allowedDown(t: Target, globs: readonly string[]): boolean {
+  if (t.health === 'up' || !globs.length) return false;
+  const instance = t.labels.instance ?? '';
+  return globs.some((g) => globMatches(g, t.scrapePool) || globMatches(g, t.job) || (instance !== '' && globMatches(g, instance)));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -44,21 +54,27 @@ export const prometheusTargets: Check = {
   id: 'prometheus-targets',
   title: 'Scrape targets UP',
   needs: PROMETHEUS_NEEDS,
-  async run({ stack, view }) {
+  async run({ settings, stack, view }) {
     const { scrapeJob: job, expectedTargets, minTargetsUp } = stack.expect;
+    const allow = settings.allowDownTargets;
     // A pool Prometheus filtered on is all that was read; otherwise every active target, of which
     // the job's are those of the pool named `job`, else those whose job label is `job`.
     const read = await view.targets(job);
-    const all = read.targets;
+    const all = read.targets.filter((t) => !allowedDown(t, allow));
+    const excused = read.targets.filter((t) => allowedDown(t, allow));
     const inPool = job && !read.pool ? all.filter((t) => t.scrapePool === job) : [];
     const targets = !job || read.pool ? all : inPool.length ? inPool : all.filter((t) => t.job === job);
-    const label = targetLabelOf(targets, stack.expect.targetLabel);
+    const label = targetLabelOf(targets.length ? targets : excused, stack.expect.targetLabel);
     const up = targets.filter((t) => t.health === 'up');
-    const down = targets.filter((t) => t.health !== 'up').map((t) => info(t, label));
+    // The allowed ones of this job (or of every pool) are listed after the others, marked.
+    const mine = (t: Target): boolean => !job || read.pool !== undefined || t.scrapePool === job || (!inPool.length && t.job === job);
+    const allowedList = excused.filter(mine).map((t) => info(t, label, true));
+    const down = [...targets.filter((t) => t.health !== 'up').map((t) => info(t, label)), ...allowedList];
+    const allowedText = allowedList.length ? `; allowed DOWN (allow-down-targets): ${allowedList.slice(0, 10).map((t) => t.app || t.instance).join(', ')}${allowedList.length > 10 ? `, … ${allowedList.length - 10} more` : ''}` : '';
     const missing = expectedTargets.filter((v) => !up.some((t) => labelValue(t, label) === v));
     const scope = job ? `job ${job}` : 'Prometheus';
     const details = { job: job || '(every scrape pool)', targetLabel: label, up: up.length, total: targets.length, upValues: [...new Set(up.map((t) => nameOf(t, label)))] };
-    if (!targets.length) {
+    if (!targets.length && !allowedList.length) {
       const pools = [...new Set(all.map((t) => t.scrapePool))];
       const site = stack.prometheus.ok ? stack.prometheus.value : undefined;
       const ns = site?.workload.namespace ?? '';
@@ -74,13 +90,14 @@ export const prometheusTargets: Check = {
     const problems: string[] = [];
     if (up.length < minTargetsUp) problems.push(`${up.length} of ${plural(targets.length, 'target')} UP (at least ${minTargetsUp} required)`);
     if (missing.length) problems.push(`no UP target for ${missing.join(', ')}`);
-    const downText = down.length ? `; DOWN: ${down.slice(0, 10).map((t) => `${t.app || t.instance}${t.lastError ? ` (${t.lastError})` : ''}`).join(', ')}${down.length > 10 ? `, … ${down.length - 10} more` : ''}` : '';
+    const counted = down.filter((t) => !t.allowed);
+    const downText = counted.length ? `; DOWN: ${counted.slice(0, 10).map((t) => `${t.app || t.instance}${t.lastError ? ` (${t.lastError})` : ''}`).join(', ')}${counted.length > 10 ? `, … ${counted.length - 10} more` : ''}` : '';
     if (problems.length) {
-      const firstError = down.find((t) => t.lastError)?.lastError;
+      const firstError = counted.find((t) => t.lastError)?.lastError;
       return fail(
-        `${scope}: ${problems.join('; ')}${downText}`,
-        down.length
-          ? `Prometheus cannot scrape ${down.slice(0, 5).map((t) => t.app || t.instance).join(', ')}${firstError ? ` (${firstError})` : ''}: check that those pods are Running and serve /metrics on the scraped port. A stack deployed seconds ago needs one or two scrape intervals: raise the wait input.`
+        `${scope}: ${problems.join('; ')}${downText}${allowedText}`,
+        counted.length
+          ? `Prometheus cannot scrape ${counted.slice(0, 5).map((t) => t.app || t.instance).join(', ')}${firstError ? ` (${firstError})` : ''}: check that those pods are Running and serve /metrics on the scraped port. A stack deployed seconds ago needs one or two scrape intervals: raise the wait input.`
           : `Prometheus does not discover ${missing.join(', ')}: check that the pods exist, are Running, and carry the label ${label}=${missing[0]} (the target-label input names another label).`,
         missing.length ? { code: 'targets.expected-missing', job, missing, label } : { code: 'targets.too-few', job, up: up.length, total: targets.length },
         { details, downTargets: down },
@@ -94,15 +111,18 @@ export const prometheusTargets: Check = {
       if (dead.length || degraded.length) {
         const parts = [...(dead.length ? [`no UP target in ${dead.join(', ')}`] : []), ...(degraded.length ? [`some targets DOWN in ${degraded.join(', ')}`] : [])];
         return warn(
-          `${up.length} of ${plural(targets.length, 'target')} UP in ${plural(pools.size, 'scrape pool')}; ${parts.join('; ')}${downText}`,
+          `${up.length} of ${plural(targets.length, 'target')} UP in ${plural(pools.size, 'scrape pool')}; ${parts.join('; ')}${downText}${allowedText}`,
           'Look at these pools on Prometheus\'s Targets page; set scrape-job to the pool your deploy must keep UP to make it a gate, or allow known-down targets.',
           dead.length ? { code: 'targets.pools-down', pools: dead } : { code: 'targets.pools-degraded', pools: degraded },
           { details: { ...details, pools: pools.size }, downTargets: down },
         );
       }
-      return pass(`${up.length} of ${plural(targets.length, 'target')} UP in ${plural(pools.size, 'scrape pool')}`, { details: { ...details, pools: pools.size } });
+      return pass(`${up.length} of ${plural(targets.length, 'target')} UP in ${plural(pools.size, 'scrape pool')}${allowedText}`, {
+        details: { ...details, pools: pools.size },
+        downTargets: allowedList.length ? allowedList : undefined,
+      });
     }
-    return pass(`${scope}: ${up.length} of ${plural(targets.length, 'target')} UP${details.upValues.length ? ` (${details.upValues.join(', ')})` : ''}`, {
+    return pass(`${scope}: ${up.length} of ${plural(targets.length, 'target')} UP${details.upValues.length ? ` (${details.upValues.join(', ')})` : ''}${allowedText}`, {
       details,
       downTargets: down.length ? down : undefined,
     });

@@ -98,7 +98,7 @@ function downTargets(check: CheckResult): string {
 }
 
 function targetRow(t: TargetInfo): string {
-  return `| ${cell(t.app || '—')} | ${cell(t.instance)} | ${cell(t.health)} | ${cell(t.lastError || '—')} |`;
+  return `| ${cell(t.app || '—')} | ${cell(t.instance)} | ${cell(t.allowed ? `${t.health} (allowed)` : t.health)} | ${cell(t.lastError || '—')} |`;
 }
 
 /** Text made safe for a table cell: capped, HTML and backticks escaped, `|` and newlines kept inside the cell. */

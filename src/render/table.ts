@@ -134,7 +134,7 @@ function downTargets(check: CheckResult, lang: Lang): string {
   const targets = check.downTargets ?? [];
   const rows = targets
     .slice(0, MAX_TARGET_ROWS)
-    .map((t: TargetInfo) => [t.app || '—', t.instance, t.health, (t.lastError || '—').replace(/\s*\r?\n\s*/g, ' ')]);
+    .map((t: TargetInfo) => [t.app || '—', t.instance, t.allowed ? `${t.health} (allowed)` : t.health, (t.lastError || '—').replace(/\s*\r?\n\s*/g, ' ')]);
   const widths = TARGET_COLUMN_CAPS.map((cap, col) =>
     Math.min(cap, Math.max(text.targetHeader[col].length, ...rows.map((row) => row[col].length))),
   );

@@ -1,2 +1,0 @@
-import{createRequire as __mfcRequire}from'node:module';const require=__mfcRequire(import.meta.url);
-var i=class extends Error{name="MfcError";hint;constructor(r,t){super(r),t!==void 0&&(this.hint=t)}},e=class extends i{name="SettingsError";input;constructor(r,t,s){super(`Input '${r}' is invalid: ${t}${/[.!?]$/.test(t)?"":"."}`,s),this.input=r}};function g(n){let r=n.length;for(;r>0&&n[r-1]==="/";)r--;return n.slice(0,r)}function u(n,r){return n<r?-1:n>r?1:0}export{i as a,e as b,g as c,u as d};
