@@ -7,7 +7,7 @@
  * allowed, and counted for nothing.
  */
 import type { Target } from '../prometheus.js';
-import { globMatches } from '../text.js';
+import { byText, globMatches } from '../text.js';
 import type { TargetInfo } from '../types.js';
 import { profileOf } from '../stack/profiles/index.js';
 import { fail, pass, warn, type Check } from './check.js';
@@ -73,7 +73,7 @@ export const prometheusTargets: Check = {
     const allowedText = allowedList.length ? `; allowed DOWN (allow-down-targets): ${allowedList.slice(0, 10).map((t) => t.app || t.instance).join(', ')}${allowedList.length > 10 ? `, … ${allowedList.length - 10} more` : ''}` : '';
     const missing = expectedTargets.filter((v) => !up.some((t) => labelValue(t, label) === v));
     const scope = job ? `job ${job}` : 'Prometheus';
-    const details = { job: job || '(every scrape pool)', targetLabel: label, up: up.length, total: targets.length, upValues: [...new Set(up.map((t) => nameOf(t, label)))] };
+    const details = { job: job || '(every scrape pool)', targetLabel: label, up: up.length, total: targets.length, upValues: [...new Set(up.map((t) => nameOf(t, label)))].sort(byText) };
     if (!targets.length && !allowedList.length) {
       const pools = [...new Set(all.map((t) => t.scrapePool))];
       const site = stack.prometheus.ok ? stack.prometheus.value : undefined;
