@@ -25,7 +25,7 @@ import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/htt
 import { request } from 'undici';
 import type { Streams } from './streams.js';
 import { MfcError } from './errors.js';
-import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
+import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, flattenHeaders, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
 
 /** What an access review asks: may I `verb` `resource[/subresource]` (named `name`) in `namespace`? */
 export interface Permission {
@@ -434,7 +434,7 @@ export class KubeCluster implements Cluster {
         throw statusError(res.statusCode, status.reason ?? '', status.message ?? '', p);
       }
       if (answer === 'text') return text;
-      return jsonObject(text, { status: res.statusCode, headers: flatHeaders(res.headers), text, ms: 0 }, p, this.server);
+      return jsonObject(text, { status: res.statusCode, headers: flattenHeaders(res.headers), text, ms: 0 }, p, this.server);
     } catch (err) {
       if (timeout.aborted) throw new KubeError(`${describePermission(p)}: the API server gave no answer within ${formatMs(this.timeoutMs)} (request-timeout)`, 0, 'Timeout');
       if (signal?.aborted) throw new KubeError(`${describePermission(p)}: stopped, the run's time budget ran out`, 0, 'Aborted');
@@ -459,12 +459,6 @@ function grouped(group: string, version: string, namespace: string | undefined, 
   const root = group ? `/apis/${group}/${version}` : `/api/${version}`;
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${root}${scope}/${resource}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
-}
-
-function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
 }
 
 /** The parsed JSON object of a success, or a KubeError saying what came instead. */

@@ -49,6 +49,7 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
     const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
     const reads: DiscoveryReads = { pods: [], services: [] };
     const found = await discoverStack(settings, cluster, run, reads);
+    let seed: DiscoveryReads | undefined = reads;
     const read = await grafanaCredentials(settings, found, cluster, run);
     const stack = read.note ? { ...found, evidence: [...found.evidence, read.note] } : found;
     options.onStack?.(redactDeep(stack));
@@ -58,14 +59,11 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
       checks: CHECKS,
       context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana },
       // The first attempt starts from what discovery just read; each retry reads afresh.
-      newView: (() => {
-        let first = true;
-        return () => {
-          const view = new ClusterView(cluster, connected.prometheus, connected.grafana, run, first ? reads : undefined);
-          first = false;
-          return view;
-        };
-      })(),
+      newView: () => {
+        const view = new ClusterView(cluster, connected.prometheus, connected.grafana, run, seed);
+        seed = undefined;
+        return view;
+      },
       waitMs: settings.waitMs,
       requestTimeoutMs: settings.requestTimeoutMs,
       skip: settings.skipChecks,

@@ -111,7 +111,7 @@ export const clusterAccess: Check = {
     const optional = optionalPermissions(settings, stack);
     const all = [...required, ...optional];
     // The Kubernetes version is only worth a request when something is missing (stream verbs changed in 1.35).
-    const version = async (): Promise<string> => ` (Kubernetes ${(await cluster.version(signal).catch(() => '')) || 'version unknown'})`;
+    const version = async (): Promise<string> => (await cluster.version(signal).catch(() => '')) || 'version unknown';
     let reviews: { need: Need; allowed: boolean }[];
     try {
       const allowed = await reviewAll(cluster, all, signal);
@@ -124,7 +124,7 @@ export const clusterAccess: Check = {
       }
       if (err instanceof KubeError && err.status === 403) {
         return warn(
-          `API server ${cluster.server} answered${await version()}, but the credentials may not run access reviews, so their permissions were not verified`,
+          `API server ${cluster.server} answered (Kubernetes ${await version()}), but the credentials may not run access reviews, so their permissions were not verified`,
           'Allow create on selfsubjectaccessreviews (authorization.k8s.io), which every authenticated user has through system:basic-user unless it was removed.',
           { code: 'access.unreviewable' },
         );
@@ -139,14 +139,14 @@ export const clusterAccess: Check = {
     const missingOptional = reviews.filter((r) => !r.allowed && optional.includes(r.need)).map((r) => r.need);
     const details = { server: cluster.server, missing: missing.map(describePermission), missingOptional: missingOptional.map(describePermission) };
     if (missing.length) {
-      const answered = await version();
+      const known = await version();
       return fail(
-        `API server ${cluster.server} answered${answered}, but the credentials may not ${missing.map(describePermission).join('; ')}`,
+        `API server ${cluster.server} answered (Kubernetes ${known}), but the credentials may not ${missing.map(describePermission).join('; ')}`,
         `Add ${missing.length === 1 ? 'this rule' : 'these rules'} to the Role bound to the action's credentials (see the README's minimal RBAC):\n${missing.map(roleRule).join('\n')}${missing
           .flatMap((n) => (n.orElse ? [`\n(${describePermission(n.orElse)} does instead of ${describePermission(n)}.)`] : []))
           .join('')}`,
         { code: 'access.missing', missing: missing.map(describePermission) },
-        { details: { ...details, version: answered.slice(' (Kubernetes '.length, -1) }, retryable: false },
+        { details: { ...details, version: known }, retryable: false },
       );
     }
     const execMissing = missingOptional.filter((n) => n.subresource === 'exec');
