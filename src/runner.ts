@@ -148,6 +148,7 @@ function toResult(check: Check, o: CheckOutcome, durationMs: number, attempts: n
     attempts,
     ...(o.details ? { details: o.details } : {}),
     ...(o.downTargets?.length ? { downTargets: o.downTargets } : {}),
+    ...(o.dashboards?.length ? { dashboards: o.dashboards } : {}),
     ...(o.reason && o.status !== 'pass' ? { reason: o.reason } : {}),
   };
 }

@@ -126,6 +126,36 @@ export interface TargetInfo {
   readonly allowed?: true;
 }
 
+/** One panel of a dashboard, as the `dashboards` check judged it (a JUnit test case each). */
+export interface PanelResult {
+  /** The panel's id in the dashboard JSON (library panels: the id of the panel that uses it). */
+  readonly id: number;
+  readonly title: string;
+  readonly status: 'pass' | 'fail' | 'warn';
+  /** The queries that ran (template variables resolved), by refId. */
+  readonly queries: readonly { readonly refId: string; readonly expr: string; readonly series: number }[];
+  /** For fail/warn: what is wrong ("no data", "Datasource abc was not found", the query's error). */
+  readonly problem?: string;
+  /** For fail/warn: the likely cause found (the job that should export the metric and its health, …). */
+  readonly cause?: string;
+}
+
+/** One dashboard the `dashboards` check ran. */
+export interface DashboardResult {
+  readonly uid: string;
+  readonly title: string;
+  readonly folder?: string;
+  /** True when the user named it in the `dashboards` input (an empty panel then fails). */
+  readonly named: boolean;
+  readonly status: 'pass' | 'fail' | 'warn';
+  /** Where it is provisioned from (a ConfigMap, a file), when known. */
+  readonly source?: string;
+  /** The file and line in `manifests` that holds its JSON, when covered. */
+  readonly file?: string;
+  readonly line?: number;
+  readonly panels: readonly PanelResult[];
+}
+
 /** What a check's single attempt decided. */
 export interface CheckOutcome {
   readonly status: 'pass' | 'fail' | 'warn';
@@ -137,6 +167,8 @@ export interface CheckOutcome {
   readonly details?: Readonly<Record<string, unknown>>;
   /** DOWN targets, for `prometheus-targets`. */
   readonly downTargets?: readonly TargetInfo[];
+  /** The dashboards and panels that ran, for `dashboards`. */
+  readonly dashboards?: readonly DashboardResult[];
   /** False when waiting cannot change the outcome (e.g. RBAC refusal): the runner stops retrying. */
   readonly retryable?: boolean;
   /** For fail/warn: why, as a code with its facts (what diagnosis keys on). */
@@ -177,6 +209,7 @@ export interface CheckResult {
   readonly attempts: number;
   readonly details?: Readonly<Record<string, unknown>>;
   readonly downTargets?: readonly TargetInfo[];
+  readonly dashboards?: readonly DashboardResult[];
   readonly reason?: Reason;
   readonly diagnosis?: CheckDiagnosis;
 }
