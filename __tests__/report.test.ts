@@ -50,7 +50,7 @@ describe('buildReport', () => {
       startedAt: '2026-11-26T10:00:00.000Z',
       namespace: 'taskflow',
       access: 'proxy',
-      counts: { passed: 13, failed: 0, warnings: 0, skipped: 0 },
+      counts: { passed: 14, failed: 0, warnings: 0, skipped: 0 },
       failedChecks: [],
     });
     expect(report.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
@@ -89,7 +89,7 @@ describe('renderSummaryMarkdown', () => {
 
   it('starts with the verdict and a one-line count', () => {
     const md = renderSummaryMarkdown(buildReport(allPass, meta));
-    expect(md.startsWith('## ✅ Metrics flow Prometheus → Grafana\n\n13 checks in 4.2 s: 13 passed, 0 failed, 0 warnings, 0 skipped')).toBe(
+    expect(md.startsWith('## ✅ Metrics flow Prometheus → Grafana\n\n14 checks in 4.2 s: 14 passed, 0 failed, 0 warnings, 0 skipped')).toBe(
       true,
     );
     expect(renderSummaryMarkdown(failed)).toMatch(
@@ -284,7 +284,7 @@ describe('renderTable', () => {
     const report = buildReport(allPass, meta);
     const rule = '═'.repeat(43);
     expect(renderTable(report, { color: false, lang: 'en' })).toMatch(
-      new RegExp(`13 checks in 4\\.2 s: 13 passed, 0 failed, 0 warnings, 0 skipped\n\n${rule}\n   ✓ METRICS FLOW CORRECTLY\n${rule}\n$`),
+      new RegExp(`14 checks in 4\\.2 s: 14 passed, 0 failed, 0 warnings, 0 skipped\n\n${rule}\n   ✓ METRICS FLOW CORRECTLY\n${rule}\n$`),
     );
     expect(renderTable(report, { color: false, lang: 'fr' })).toMatch(
       new RegExp(`${rule}\n   ✓ LES DONNÉES CIRCULENT CORRECTEMENT\n${rule}\n$`),
@@ -346,6 +346,6 @@ describe('outputsFor', () => {
       stack: 'taskflow',
       report: '/tmp/runner/metrics-flow-check.json',
     });
-    expect(outputsFor(buildReport(allPass, meta), 'r.json')).toMatchObject({ result: 'passed', passed: '13', 'failed-checks': '' });
+    expect(outputsFor(buildReport(allPass, meta), 'r.json')).toMatchObject({ result: 'passed', passed: '14', 'failed-checks': '' });
   });
 });

@@ -90,6 +90,7 @@ describe('defaults', () => {
       'fail-on-warning': 'false',
       'report-path': '',
       manifests: '',
+      dashboards: 'all',
     });
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
   });
@@ -129,6 +130,7 @@ describe('defaults', () => {
       failOnWarning: false,
       reportPath: '',
       manifests: '',
+      dashboards: { mode: 'all' },
     });
   });
 
@@ -658,5 +660,35 @@ describe('prometheus-path and grafana-path', () => {
 
   it('refuses a path longer than 255 characters', () => {
     expect(errorFor({ 'prometheus-path': `/${'a'.repeat(300)}` }).message).toContain('longer than 255 characters');
+  });
+});
+
+describe('dashboards', () => {
+  it('is all by default; none and all in any case', () => {
+    expect(parse().dashboards).toEqual({ mode: 'all' });
+    expect(parse({ dashboards: 'NONE' }).dashboards).toEqual({ mode: 'none' });
+  });
+
+  it('reads uids, tag:NAME and folder:NAME, comma- or newline-separated', () => {
+    expect(parse({ dashboards: 'k8s-resources-cluster, tag:kubernetes-mixin\nfolder:Kubernetes / Compute,efOMnYBHz' }).dashboards).toEqual({
+      mode: 'named',
+      uids: ['k8s-resources-cluster', 'efOMnYBHz'],
+      tags: ['kubernetes-mixin'],
+      folders: ['Kubernetes / Compute'],
+    });
+  });
+
+  it.each([
+    ['all,tag:x', '"all" cannot be combined with other entries'],
+    ['tag:', '"tag:" names no tag'],
+    ['team:a', '"team:a" is neither a uid nor tag:NAME nor folder:NAME'],
+    ['has space', '"has space" is not a dashboard uid'],
+    ['a'.repeat(41), 'is not a dashboard uid (at most 40 letters'],
+    [' , ', 'names no dashboard'],
+  ])('refuses %j, naming the input and the expected form', (value, expected) => {
+    const err = errorFor({ dashboards: value });
+    expect(err.input).toBe('dashboards');
+    expect(err.message).toContain(expected);
+    expect(err.message).toContain('expected all, none, or a comma-separated list of dashboard uids, tag:NAME and folder:NAME');
   });
 });

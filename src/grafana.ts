@@ -46,6 +46,40 @@ export interface QueryResult {
   readonly httpStatus: number;
 }
 
+/** One dashboard of `/api/search`. */
+export interface DashboardHit {
+  readonly uid: string;
+  readonly title: string;
+  readonly url: string;
+  readonly tags: readonly string[];
+  /** Absent for the General folder (the root). */
+  readonly folderTitle?: string;
+  readonly folderUid?: string;
+}
+
+export interface DashboardRead {
+  readonly dashboard: Record<string, unknown>;
+  readonly provisioned: boolean;
+  /** The provisioning file it came from (meta.provisionedExternalId), '' when not provisioned. */
+  readonly provisionedExternalId: string;
+  readonly folderTitle: string;
+}
+
+/** The body of a panel's `/api/ds/query` request. */
+export interface PanelQueryRequest {
+  readonly from: string;
+  readonly to: string;
+  readonly queries: readonly Record<string, unknown>[];
+}
+
+export interface PanelQueryAnswer {
+  readonly httpStatus: number;
+  /** By refId: frames with values, or the query's error. */
+  readonly results: Readonly<Record<string, { readonly series: number; readonly error?: string }>>;
+  /** The request as a whole was refused ("Data source not found"). */
+  readonly error?: string;
+}
+
 /** Grafana refused the credentials (401) or the permission (403). */
 export class GrafanaAuthError extends MfcError {
   override name = 'GrafanaAuthError';
@@ -277,6 +311,106 @@ export class GrafanaClient {
     const frames = Array.isArray(a.frames) ? a.frames.filter(isRecord) : [];
     const series = frames.filter(hasValues).length;
     return { series, httpStatus: res.status, error: str(a.error) || undefined };
+  }
+
+  /**
+   * Every dashboard Grafana's search finds (`GET /api/search?type=dash-db`, every folder),
+   * page after page (`limit`/`page`; Grafana caps a page at 5000 hits), at most `maxPages`.
+   */
+  async searchDashboards(signal?: AbortSignal, pageSize = 1000, maxPages = 20): Promise<DashboardHit[]> {
+    const hits: DashboardHit[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const path = `/api/search?type=dash-db&limit=${pageSize}&page=${page}`;
+      const what = 'Grafana GET /api/search';
+      const body = parseJson<unknown>(await this.authed({ method: 'GET', path, what, signal }), what);
+      if (!Array.isArray(body)) throw new MfcError(`${what}: expected a list of dashboards`);
+      for (const h of body.filter(isRecord)) {
+        if (h.type !== undefined && h.type !== 'dash-db') continue;
+        const folderTitle = str(h.folderTitle);
+        const folderUid = str(h.folderUid);
+        hits.push({
+          uid: str(h.uid),
+          title: str(h.title),
+          url: str(h.url),
+          tags: Array.isArray(h.tags) ? h.tags.filter((t): t is string => typeof t === 'string') : [],
+          ...(folderTitle ? { folderTitle } : {}),
+          ...(folderUid ? { folderUid } : {}),
+        });
+      }
+      if (body.length < pageSize) break;
+    }
+    return hits;
+  }
+
+  /** A dashboard's JSON model and meta (`GET /api/dashboards/uid/:uid`); undefined when Grafana has none with that uid. */
+  async dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | undefined> {
+    const what = `Grafana GET /api/dashboards/uid/${uid}`;
+    const res = await this.authed({ method: 'GET', path: `/api/dashboards/uid/${encodeURIComponent(uid)}`, what, signal }, [404]);
+    if (res.status === 404) return undefined;
+    const body = objectOf(parseJson<unknown>(res, what));
+    const meta = objectOf(body.meta);
+    if (!isRecord(body.dashboard)) throw new MfcError(`${what}: the answer has no dashboard`);
+    return {
+      dashboard: body.dashboard,
+      provisioned: meta.provisioned === true,
+      provisionedExternalId: str(meta.provisionedExternalId),
+      folderTitle: str(meta.folderTitle),
+    };
+  }
+
+  /** A library panel's model (`GET /api/library-elements/:uid` → `result.model`); undefined when Grafana has none. */
+  async libraryElement(uid: string, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const what = `Grafana GET /api/library-elements/${uid}`;
+    const res = await this.authed({ method: 'GET', path: `/api/library-elements/${encodeURIComponent(uid)}`, what, signal }, [404]);
+    if (res.status === 404) return undefined;
+    const result = objectOf(objectOf(parseJson<unknown>(res, what)).result);
+    return isRecord(result.model) ? result.model : undefined;
+  }
+
+  /**
+   * A panel's queries through `/api/ds/query`, as the dashboard sends them (its time range, the
+   * queries' refIds, datasources, intervalMs and maxDataPoints): per refId the series with data
+   * or the query's error; `error` when Grafana refused the request as a whole.
+   */
+  async panelQuery(request: PanelQueryRequest, signal?: AbortSignal): Promise<PanelQueryAnswer> {
+    const what = 'Grafana POST /api/ds/query';
+    const res = await this.authed(
+      { method: 'POST', path: '/api/ds/query', what, signal, body: JSON.stringify(request), headers: { 'content-type': 'application/json' } },
+      [400, 404, 207, 500, 502, 503],
+    );
+    const parsed = objectOf(parseJson<unknown>(res, what));
+    const results = isRecord(parsed.results) ? parsed.results : undefined;
+    if (!results) return { httpStatus: res.status, results: {}, error: str(parsed.message) || `HTTP ${res.status}` };
+    const out: Record<string, { series: number; error?: string }> = {};
+    for (const [refId, r] of Object.entries(results)) {
+      if (!isRecord(r)) continue;
+      const frames = Array.isArray(r.frames) ? r.frames.filter(isRecord) : [];
+      const error = str(r.error);
+      out[refId] = { series: frames.filter(hasValues).length, ...(error ? { error } : {}) };
+    }
+    return { httpStatus: res.status, results: out };
+  }
+
+  /**
+   * A GET of the datasource's resource API (`/api/datasources/uid/:uid/resources/<path>`, what
+   * Grafana's Prometheus frontend asks for label values and series since 10.x): Prometheus's
+   * answer's `data`. `served: false` when this Grafana does not serve the route (its own 404
+   * "Not found").
+   */
+  async datasourceResource(uid: string, path: string, signal?: AbortSignal): Promise<{ served: false } | { served: true; data: unknown }> {
+    const what = `Grafana GET /api/datasources/uid/${uid}/resources/${path.split('?')[0]}`;
+    const res = await this.authed({ method: 'GET', path: `/api/datasources/uid/${encodeURIComponent(uid)}/resources/${path}`, what, signal }, [400, 404, 422, 500, 502, 503]);
+    let body: unknown;
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      if (res.status === 404) return { served: false };
+      throw new MfcError(`${what}: HTTP ${res.status}, not JSON`);
+    }
+    const o = objectOf(body);
+    if (res.status === 404 && o.status === undefined && (str(o.message) === 'Not found' || o.kind === 'Status')) return { served: false };
+    if (o.status !== 'success') throw new MfcError(`${what}: HTTP ${res.status}${o.error || o.message ? `: ${str(o.error) || str(o.message)}` : ''}`);
+    return { served: true, data: o.data };
   }
 
   /**

@@ -31,6 +31,12 @@ export interface ManifestIndex {
   readonly notes: readonly string[];
   /** The file and line of `target`, or undefined when the object is not in the manifests. */
   locate(target: ObjectPath): SourceLocation | undefined;
+  /**
+   * Where the dashboard with this uid is defined: a ConfigMap's data key (or a GrafanaDashboard's
+   * `spec.json`) holding its JSON; the line of `path` inside it (a panel: `['panels', 3]`), else
+   * of its `uid`.
+   */
+  locateDashboard(uid: string, path?: readonly (string | number)[]): SourceLocation | undefined;
 }
 
 /** At most this many files are read; the rest are skipped with a note. */
@@ -100,6 +106,7 @@ export async function loadManifests(patterns: string, baseDir: string): Promise<
     objectCount: index.objectCount,
     notes: notes.list(),
     locate: (target) => index.locate(target),
+    locateDashboard: (uid, at) => index.locateDashboard(uid, at),
   };
 }
 
@@ -328,6 +335,37 @@ class Index {
       }
     }
     return { file: file.display, line };
+  }
+
+  locateDashboard(uid: string, at?: readonly Segment[]): SourceLocation | undefined {
+    for (const list of this.byName.values()) {
+      for (const entry of list) {
+        const holders: Walked[] =
+          entry.kind === 'ConfigMap'
+            ? (() => {
+                const data = deref(walk(entry.node, entry.doc, ['data']).node, entry.doc);
+                return isMap(data) ? data.items.map((pair) => ({ node: pair.value, offset: startOf(pair.key), complete: true })) : [];
+              })()
+            : entry.kind === 'GrafanaDashboard'
+              ? [walk(entry.node, entry.doc, ['spec', 'json'])].filter((w) => w.complete)
+              : [];
+        for (const holder of holders) {
+          const value = deref(holder.node, entry.doc);
+          if (!isScalar(value) || typeof value.value !== 'string' || !value.value.includes(uid)) continue;
+          let model: unknown;
+          try {
+            model = JSON.parse(value.value);
+          } catch {
+            continue;
+          }
+          if (typeof model !== 'object' || model === null || (model as { uid?: unknown }).uid !== uid) continue;
+          const line = (at?.length ? locateEmbedded(value, at, entry.file) : undefined) ?? locateEmbedded(value, ['uid'], entry.file);
+          const fallback = holder.offset === undefined ? 1 : entry.file.lines.linePos(holder.offset).line;
+          return { file: entry.file.display, line: line ?? fallback };
+        }
+      }
+    }
+    return undefined;
   }
 
   /** The object `ref` names: an exact namespace match first, then a manifest without namespace. */

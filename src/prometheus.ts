@@ -134,6 +134,23 @@ export class PrometheusClient {
     return series;
   }
 
+  /**
+   * The values of `label` among the series `matches` select (`GET /api/v1/label/<label>/values`,
+   * every series Prometheus still holds when no `start`/`end` in seconds is given): which jobs
+   * export a metric, which `cluster` values it carries.
+   */
+  async labelValues(label: string, matches: readonly string[], range?: { startSec: number; endSec: number }, signal?: AbortSignal): Promise<string[]> {
+    const params = [...matches.map((m) => `match[]=${encodeURIComponent(m)}`), ...(range ? [`start=${range.startSec}`, `end=${range.endSec}`] : [])];
+    const data = await this.get(`/api/v1/label/${encodeURIComponent(label)}/values${params.length ? `?${params.join('&')}` : ''}`, 'Prometheus GET /api/v1/label/…/values', signal);
+    return Array.isArray(data) ? data.filter((v): v is string => typeof v === 'string') : [];
+  }
+
+  /** The label sets of the series `match` selects over the range (`GET /api/v1/series`), at most `limit`. */
+  async series(match: string, range: { startSec: number; endSec: number }, signal?: AbortSignal, limit = 10_000): Promise<Record<string, string>[]> {
+    const data = await this.get(`/api/v1/series?match[]=${encodeURIComponent(match)}&start=${range.startSec}&end=${range.endSec}&limit=${limit}`, 'Prometheus GET /api/v1/series', signal);
+    return Array.isArray(data) ? data.slice(0, limit).map(labelsOf) : [];
+  }
+
   /** The running configuration's YAML text. */
   async configYaml(signal?: AbortSignal): Promise<string> {
     const data = await this.get('/api/v1/status/config', 'Prometheus GET /api/v1/status/config', signal);

@@ -74,6 +74,18 @@ export type Reason =
     }
   | { readonly code: 'grafana-query.error'; readonly message: string; readonly httpStatus: number }
   | { readonly code: 'grafana-query.no-data'; readonly query: string }
+  // dashboards
+  | {
+      /** Panels failed: a datasource Grafana lacks, a variable without value, a query error, or no data on a named dashboard. */
+      readonly code: 'dashboards.failed';
+      readonly failed: number;
+      readonly empty: number;
+      /** The datasource references Grafana does not have. */
+      readonly missingDatasources: readonly string[];
+      /** Named entries of the dashboards input that match no dashboard. */
+      readonly unmatched: readonly string[];
+    }
+  | { readonly code: 'dashboards.empty'; readonly empty: number; readonly notRun: number }
   // an error that ended the attempt
   | {
       readonly code: 'grafana.auth';

@@ -7,7 +7,7 @@ import { isMap, parseDocument } from 'yaml';
 import { SettingsError } from './errors.js';
 import { trimTrailingSlashes } from './text.js';
 import { splitOutsideParens } from './selector.js';
-import { CHECK_IDS, STACK_KINDS, type AccessMode, type CheckId, type CredentialsChoice, type ObjectChoice, type ServiceRef, type Settings } from './types.js';
+import { CHECK_IDS, STACK_KINDS, type AccessMode, type CheckId, type CredentialsChoice, type DashboardsChoice, type ObjectChoice, type ServiceRef, type Settings } from './types.js';
 
 /**
  * Reads one input by its contract name. `undefined` or `''`: not given (the default applies, or
@@ -53,6 +53,7 @@ export const DEFAULTS = Object.freeze({
   'fail-on-warning': 'false',
   'report-path': '',
   manifests: '',
+  dashboards: 'all',
 } as const satisfies Record<string, string>);
 
 export type InputName = keyof typeof DEFAULTS;
@@ -144,6 +145,7 @@ export function parseSettings(read: InputReader): Settings {
     failOnWarning: parseBoolean(input('fail-on-warning'), 'fail-on-warning'),
     reportPath: input('report-path'),
     manifests: input('manifests'),
+    dashboards: parseDashboards(input('dashboards')),
   });
 }
 
@@ -379,6 +381,36 @@ function parseAllowDownTargets(text: string): readonly string[] {
     }
   }
   return Object.freeze(globs);
+}
+
+const DASHBOARDS_FORM = 'expected all, none, or a comma-separated list of dashboard uids, tag:NAME and folder:NAME (e.g. k8s-resources-cluster,tag:kubernetes-mixin)';
+
+/**
+ * `all`, `none`, or uids (Grafana's short uids: at most 40 letters, digits, `-` or `_`),
+ * `tag:NAME` and `folder:NAME` (a folder's title or uid), comma- or newline-separated.
+ */
+function parseDashboards(text: string): DashboardsChoice {
+  const lower = text.toLowerCase();
+  if (lower === 'all' || lower === 'none') return Object.freeze({ mode: lower });
+  const uids: string[] = [];
+  const tags: string[] = [];
+  const folders: string[] = [];
+  for (const item of splitList(text)) {
+    const colon = item.indexOf(':');
+    const prefix = colon === -1 ? '' : item.slice(0, colon).trim().toLowerCase();
+    const value = colon === -1 ? item : item.slice(colon + 1).trim();
+    if (['all', 'none'].includes(item.toLowerCase())) throw new SettingsError('dashboards', `${quote(item)} cannot be combined with other entries; ${DASHBOARDS_FORM}`);
+    if (prefix === 'tag' || prefix === 'folder') {
+      if (value === '') throw new SettingsError('dashboards', `${quote(item)} names no ${prefix}; ${DASHBOARDS_FORM}`);
+      (prefix === 'tag' ? tags : folders).push(value);
+    } else if (colon !== -1) {
+      throw new SettingsError('dashboards', `${quote(item)} is neither a uid nor tag:NAME nor folder:NAME; ${DASHBOARDS_FORM}`);
+    } else if (!/^[A-Za-z0-9_-]{1,40}$/.test(item)) {
+      throw new SettingsError('dashboards', `${quote(item)} is not a dashboard uid (at most 40 letters, digits, '-' or '_'); ${DASHBOARDS_FORM}`);
+    } else uids.push(item);
+  }
+  if (uids.length + tags.length + folders.length === 0) throw new SettingsError('dashboards', `${quote(text)} names no dashboard; ${DASHBOARDS_FORM}`);
+  return Object.freeze({ mode: 'named', uids: Object.freeze(uids), tags: Object.freeze(tags), folders: Object.freeze(folders) });
 }
 
 function parseSkipChecks(text: string): readonly CheckId[] {

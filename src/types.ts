@@ -19,6 +19,7 @@ export const CHECK_IDS = [
   'grafana-datasource',
   'grafana-datasource-health',
   'grafana-query',
+  'dashboards',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -49,6 +50,15 @@ export type CredentialsChoice =
   | { readonly mode: 'auto' }
   | { readonly mode: 'none' }
   | { readonly mode: 'secret'; readonly name: string; readonly userKey: string; readonly passwordKey: string };
+
+/**
+ * Which Grafana dashboards the `dashboards` check runs: every one, none, or those the user names
+ * by uid, tag or folder (a dashboard matching any of them is named).
+ */
+export type DashboardsChoice =
+  | { readonly mode: 'all' }
+  | { readonly mode: 'none' }
+  | { readonly mode: 'named'; readonly uids: readonly string[]; readonly tags: readonly string[]; readonly folders: readonly string[] };
 
 /**
  * Every contract input, parsed and validated once. Optional fields are the ones discovery fills
@@ -101,6 +111,8 @@ export interface Settings {
   readonly reportPath: string;
   /** Glob(s) of the user's Kubernetes YAML files, to point hints at a file and line; empty: none. */
   readonly manifests: string;
+  /** The dashboards the `dashboards` check runs. */
+  readonly dashboards: DashboardsChoice;
 }
 
 /** The report's view of the stack: its kind, the line that says what was found, and the details. */
@@ -153,6 +165,8 @@ export interface DashboardResult {
   /** The file and line in `manifests` that holds its JSON, when covered. */
   readonly file?: string;
   readonly line?: number;
+  /** What is wrong with the dashboard as a whole (it could not be read, it did not run in time). */
+  readonly problem?: string;
   readonly panels: readonly PanelResult[];
 }
 

@@ -6,7 +6,8 @@
  */
 import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
-import type { GrafanaClient, GrafanaDatasource } from './grafana.js';
+import { parsePromConfig, type PromConfig } from './diagnose/prometheus/config.js';
+import type { DashboardHit, DashboardRead, GrafanaClient, GrafanaDatasource } from './grafana.js';
 import type { PrometheusClient, TargetsRead } from './prometheus.js';
 import { matchesSelector, splitOutsideParens } from './selector.js';
 import type { DiscoveryReads } from './stack/discover.js';
@@ -139,9 +140,40 @@ export class ClusterView {
     return this.once(`prometheus targets ${job}`, () => this.prometheus.targetsOf(job, this.signal));
   }
 
+  /** Prometheus's running configuration (GET /api/v1/status/config), parsed; read once per attempt, when a check needs it. */
+  prometheusConfig(): Promise<PromConfig> {
+    return this.once('prometheus config', async () => parsePromConfig(await this.prometheus.configYaml(this.signal)));
+  }
+
   datasources(): Promise<GrafanaDatasource[]> {
     return this.once('grafana datasources', () => this.grafana.datasources(this.signal));
   }
+
+  /** Every dashboard Grafana's search lists (every folder, every page). */
+  dashboardHits(): Promise<DashboardHit[]> {
+    return this.once('grafana dashboards', () => this.grafana.searchDashboards(this.signal));
+  }
+
+  /** A dashboard's JSON model; undefined when Grafana has none with that uid. */
+  dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | undefined> {
+    return this.once(`grafana dashboard ${uid}`, () => this.grafana.dashboard(uid, anyOf(this.signal, signal)));
+  }
+
+  /** A library panel's model; undefined when Grafana has none with that uid. */
+  libraryElement(uid: string, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    return this.once(`grafana library element ${uid}`, () => this.grafana.libraryElement(uid, anyOf(this.signal, signal)));
+  }
+
+  /** Prometheus's values of `label` among the series `matches` select (over `range` in seconds, else all it holds). */
+  labelValues(label: string, matches: readonly string[], range?: { startSec: number; endSec: number }, signal?: AbortSignal): Promise<string[]> {
+    const key = `prometheus label values ${label} ${JSON.stringify(matches)} ${range ? `${range.startSec}-${range.endSec}` : ''}`;
+    return this.once(key, () => this.prometheus.labelValues(label, matches, range, anyOf(this.signal, signal)));
+  }
+}
+
+/** A signal aborted when either is (undefined when neither is given). */
+function anyOf(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  return a && b ? AbortSignal.any([a, b]) : (a ?? b);
 }
 
 /**

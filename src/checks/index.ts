@@ -2,6 +2,7 @@
 import { CHECK_IDS, type CheckId } from '../types.js';
 import type { Check } from './check.js';
 import { clusterAccess } from './cluster-access.js';
+import { dashboards } from './dashboards.js';
 import { datasourceConfigmap } from './datasource-configmap.js';
 import { datasourceMounted } from './datasource-mounted.js';
 import { grafanaApi } from './grafana-api.js';
@@ -29,6 +30,7 @@ const byId: Record<CheckId, Check> = {
   'grafana-datasource': grafanaDatasource,
   'grafana-datasource-health': grafanaDatasourceHealth,
   'grafana-query': grafanaQuery,
+  dashboards,
 };
 
 export const CHECKS: readonly Check[] = CHECK_IDS.map((id) => byId[id]);

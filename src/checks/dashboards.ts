@@ -1,0 +1,114 @@
+/**
+ * `dashboards`: every Prometheus panel of the chosen dashboards runs through Grafana over the
+ * dashboard's time range, template variables resolved, and returns data. The work lives in
+ * src/dashboards/ (loaded when this check runs); the PromQL parser only when a panel is empty.
+ */
+import { ATTEMPT_TIMEOUTS } from '../runner.js';
+import type { DashboardResult, PanelResult } from '../types.js';
+import { fail, pass, warn, type Check, type CheckContext } from './check.js';
+import { findDatasource } from './grafana-datasource.js';
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The share of the attempt's budget the dashboards may use: the rest is margin to report. */
+const BUDGET_SHARE = 0.8;
+
+export const dashboards: Check = {
+  id: 'dashboards',
+  title: "Dashboards' Prometheus panels return data",
+  needs: ['cluster-access', 'grafana-datasource'],
+  async run(ctx) {
+    const { settings, view, grafana, prometheus, signal, stack } = ctx;
+    const choice = settings.dashboards;
+    if (choice.mode === 'none') return pass('not run: the dashboards input is none', { details: { dashboards: 0, panels: 0, queries: 0 } });
+    const { ds, all, wanted } = await findDatasource(view, stack);
+    if (!ds) return fail(`Grafana no longer lists "${wanted ?? 'the Prometheus datasource'}"`, 'The datasource disappeared during the run; run the check again.', { code: 'datasource.vanished', name: wanted ?? '' });
+    const started = Date.now();
+    const { runDashboards } = await import('../dashboards/run.js');
+    const result = await runDashboards({
+      io: {
+        dashboardHits: () => view.dashboardHits(),
+        dashboard: (uid, s) => view.dashboard(uid, s),
+        libraryElement: (uid, s) => view.libraryElement(uid, s),
+        panelQuery: (request, s) => grafana.panelQuery(request, s),
+        datasourceResource: (uid, path, s) => grafana.datasourceResource(uid, path, s),
+        labelValues: (label, matches, range, s) => view.labelValues(label, matches, range, s),
+        series: (match, range, s) => prometheus.series(match, range, s),
+        instantQuery: (expr, s) => prometheus.query(expr, s),
+        targets: async () => (await view.targets('')).targets,
+      },
+      datasources: all,
+      checked: ds,
+      choice,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      deadline: started + BUDGET_SHARE * ATTEMPT_TIMEOUTS * settings.requestTimeoutMs,
+      signal,
+    });
+    const placed = await placeInManifests(ctx, result.dashboards);
+    const { counts, unmatched, notRun } = result;
+    const details = { dashboards: counts.dashboards, panels: counts.panels, queries: counts.queries };
+    const panels = placed.flatMap((d) => d.panels.map((p) => ({ d, p })));
+    const failed = panels.filter(({ p }) => p.status === 'fail');
+    const empty = panels.filter(({ p }) => p.status !== 'pass' && p.problem === 'no data');
+    const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail');
+    const ran = `${plural(counts.dashboards, 'dashboard')}, ${plural(counts.panels, 'panel')}, ${plural(counts.queries, 'query', 'queries')}`;
+    const extra = { details, dashboards: placed };
+
+    if (!placed.length && !unmatched.length) {
+      const none = choice.mode === 'all' ? `Grafana has no dashboard with a Prometheus panel${result.withoutPrometheus ? ` (${plural(result.withoutPrometheus, 'dashboard')} without one)` : ''}` : 'no dashboard to check';
+      return pass(`${none}: nothing to run`, extra);
+    }
+    const problems = [
+      failed.length ? `${plural(failed.length, 'panel')} failed` : '',
+      empty.length ? `${empty.length} without data` : '',
+      brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard')} could not be read` : '',
+      unmatched.length ? `${unmatched.map((u) => `"${u}"`).join(', ')} matched no dashboard` : '',
+      notRun ? `${notRun} not run in time` : '',
+    ].filter((x) => x);
+    const summary = `${ran}: ${problems.length ? problems.join(', ') : 'every panel returned data'}`;
+    const missing = [...new Set(failed.map(({ p }) => /^Datasource (.+) was not found$/.exec(p.problem ?? '')?.[1]).filter((x): x is string => x !== undefined))];
+    if (failed.length || brokenDashboards.length || unmatched.length) {
+      const first = failed[0];
+      const hint = [
+        first ? `"${first.p.title}" on dashboard "${first.d.title}": ${first.p.problem}${first.p.cause ? ` — ${first.p.cause}` : ''}.` : '',
+        unmatched.length ? `The dashboards input names ${unmatched.join(', ')}, which Grafana does not have: check the uid, tag or folder, and that the dashboard is provisioned (its ConfigMap carries the sidecar's label, or its file is mounted).` : '',
+        missing.length ? `Panels name datasource${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, which Grafana does not have: a dashboard exported with a fixed uid; give its panels \${datasource} (a datasource variable) or the uid ${ds.uid}.` : '',
+        empty.some(({ d }) => d.named) ? 'Every panel of a dashboard named in the dashboards input must return data; an empty panel there fails.' : '',
+      ].filter((x) => x).join(' ');
+      // Waiting helps empty panels (a scrape interval), not a missing datasource or a bad query.
+      const retryable = failed.some(({ p }) => p.problem === 'no data');
+      return fail(summary, hint, { code: 'dashboards.failed', failed: failed.length, empty: empty.length, missingDatasources: missing, unmatched }, { ...extra, retryable });
+    }
+    if (empty.length || notRun) {
+      const first = empty[0];
+      const hint = [
+        first ? `"${first.p.title}" on dashboard "${first.d.title}" has no data${first.p.cause ? `: ${first.p.cause}` : ''}.` : '',
+        'Shipped dashboards have panels that are empty on a healthy cluster (no PVCs, no errors); name the dashboards that must show data in the dashboards input to make their empty panels fail.',
+        notRun ? 'Some panels did not run within the time budget: raise request-timeout, or name fewer dashboards.' : '',
+      ].filter((x) => x).join(' ');
+      return warn(summary, hint, { code: 'dashboards.empty', empty: empty.length, notRun }, extra);
+    }
+    return pass(summary, extra);
+  },
+};
+
+/** The dashboards with the file and line of their JSON in the `manifests` (only those that failed or warned). */
+async function placeInManifests(ctx: CheckContext, results: DashboardResult[]): Promise<DashboardResult[]> {
+  const bad = results.filter((d) => d.status !== 'pass');
+  if (!ctx.settings.manifests || !bad.length) return results.map(strip);
+  const { loadManifests } = await import('../manifests.js');
+  const index = await loadManifests(ctx.settings.manifests, process.env.GITHUB_WORKSPACE ?? process.cwd()).catch(() => undefined);
+  return results.map((d) => {
+    if (!index || d.status === 'pass') return strip(d);
+    const panel = d.panels.find((p) => p.status === d.status) as (PanelResult & { path?: readonly (string | number)[] }) | undefined;
+    const at = index.locateDashboard(d.uid, panel?.path);
+    return strip(at ? { ...d, file: at.file, line: at.line } : d);
+  });
+}
+
+/** A result without the panels' JSON paths (kept only to place them). */
+function strip(d: DashboardResult): DashboardResult {
+  return { ...d, panels: d.panels.map(({ path: _path, ...p }: PanelResult & { path?: unknown }) => p) };
+}
