@@ -151,6 +151,25 @@ export class PrometheusClient {
     return Array.isArray(data) ? data.slice(0, limit).map(labelsOf) : [];
   }
 
+  /**
+   * The newest sample among the series `selector` selects (a vector selector, e.g.
+   * `http_requests_total{job="x"}`), as `max(timestamp(selector))` answers it, with the time
+   * Prometheus evaluated the query at (both in seconds since the epoch; its clock, not ours).
+   * `timestamp()` of a vector selector returns each sample's own timestamp, whereas every other
+   * expression's samples carry the evaluation time (promql/engine.go, `case *parser.Call`:
+   * "Matrix evaluation always returns the evaluation time, so this function needs special
+   * handling when given a vector selector"). Undefined: no series within the lookback window.
+   */
+  async newestSample(selector: string, signal?: AbortSignal): Promise<{ readonly sampleTime: number; readonly evaluatedAt: number } | undefined> {
+    const what = 'Prometheus GET /api/v1/query';
+    const data = await this.get(`/api/v1/query?query=${encodeURIComponent(`max(timestamp(${selector}))`)}`, what, signal);
+    const first = isRecord(data) && Array.isArray(data.result) ? data.result[0] : undefined;
+    const value = isRecord(first) && Array.isArray(first.value) ? first.value : undefined;
+    const evaluatedAt = Number(value?.[0]);
+    const sampleTime = Number(value?.[1]);
+    return Number.isFinite(evaluatedAt) && Number.isFinite(sampleTime) ? { sampleTime, evaluatedAt } : undefined;
+  }
+
   /** The running configuration's YAML text. */
   async configYaml(signal?: AbortSignal): Promise<string> {
     const data = await this.get('/api/v1/status/config', 'Prometheus GET /api/v1/status/config', signal);

@@ -34,6 +34,8 @@ export type Reason =
   | { readonly code: 'targets.pools-degraded'; readonly pools: readonly string[] }
   // prometheus-query
   | { readonly code: 'query.no-series'; readonly query: string }
+  /** The newest sample of `selector` (one of the query's selectors) is `ageMs` old, more than `limitMs` (max-sample-age). */
+  | { readonly code: 'query.stale'; readonly query: string; readonly selector: string; readonly ageMs: number; readonly limitMs: number }
   // grafana-api
   | { readonly code: 'grafana.database'; readonly database: string }
   // datasource-configmap

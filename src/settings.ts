@@ -42,6 +42,7 @@ export const DEFAULTS = Object.freeze({
   'min-targets-up': '1',
   'allow-down-targets': '',
   query: '',
+  'max-sample-age': '',
   wait: '60s',
   'request-timeout': '10s',
   access: 'proxy',
@@ -74,6 +75,7 @@ export const DISCOVERED: Partial<Record<InputName, string>> = {
   'expected-targets': "the stack's (TaskFlow: backend-api,postgres,redis); none: none required",
   'target-label': 'app, else app.kubernetes.io/name, else service, else job',
   query: 'up{job="<the job>"}, else up',
+  'max-sample-age': "3 × the job's scrape_interval (Prometheus's configuration); 0: off",
   'prometheus-path': "the container's --web.route-prefix (else --web.external-url's path), else /",
   'grafana-path': "the container's GF_SERVER_ROOT_URL path when GF_SERVER_SERVE_FROM_SUB_PATH=true, else /",
 };
@@ -134,6 +136,7 @@ export function parseSettings(read: InputReader): Settings {
     minTargetsUp: parseCount(input('min-targets-up'), 'min-targets-up'),
     allowDownTargets: parseAllowDownTargets(input('allow-down-targets')),
     query: given('query'),
+    maxSampleAgeMs: optional('max-sample-age', (t) => parseDuration(t, 'max-sample-age')),
     waitMs: parseDuration(input('wait'), 'wait'),
     requestTimeoutMs: parsePositiveDuration(input('request-timeout'), 'request-timeout'),
     access,

@@ -94,6 +94,11 @@ export interface Settings {
   /** Globs on scrape pool, job or instance whose DOWN targets are listed but neither fail nor warn. */
   readonly allowDownTargets: readonly string[];
   readonly query?: string;
+  /**
+   * The newest sample of `query` must be younger than this; `0`: not checked; undefined: three
+   * scrape intervals of the job, read from Prometheus's configuration.
+   */
+  readonly maxSampleAgeMs?: number;
   readonly waitMs: number;
   readonly requestTimeoutMs: number;
   readonly access: AccessMode;

@@ -92,6 +92,13 @@ export async function startSyntheticPrometheus(o: SyntheticPrometheusOptions): P
         case '/api/v1/query':
         case '/api/v1/query_range':
           if (/^\s*1\s*\+\s*1\s*$/.test(query)) return send(200, JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [Date.now() / 1000, '2'] } }));
+          // max(timestamp(up…)): one series without labels, the newest sample's own time (the last
+          // scrape, within the 15 s interval), evaluated now.
+          if (/^max\(timestamp\(.*\)\)$/.test(query.trim())) {
+            const now = Date.now() / 1000;
+            const result = query.includes('up') ? [{ metric: {}, value: [now, String(Math.floor(now) - 5)] }] : [];
+            return send(200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+          }
           return send(200, query.includes('up') ? upBody : JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
         case '/api/v1/status/config':
           return send(200, JSON.stringify({ status: 'success', data: { yaml: o.configYaml } }));

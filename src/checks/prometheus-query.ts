@@ -1,12 +1,16 @@
-/** `prometheus-query`: the query returns at least one series from Prometheus. */
+/**
+ * `prometheus-query`: the query returns at least one series from Prometheus, and its newest
+ * sample is younger than `max-sample-age` (see freshness.ts).
+ */
 import { fail, pass, type Check } from './check.js';
+import { formatAge, freshnessOf, sampleAgeLimit } from './freshness.js';
 import { PROMETHEUS_NEEDS } from './prometheus-api.js';
 
 export const prometheusQuery: Check = {
   id: 'prometheus-query',
   title: 'Query returns data from Prometheus',
   needs: PROMETHEUS_NEEDS,
-  async run({ stack, prometheus, signal }) {
+  async run({ settings, stack, prometheus, view, signal }) {
     const query = stack.expect.query;
     const series = await prometheus.query(query, signal);
     if (!series.length) {
@@ -16,6 +20,21 @@ export const prometheusQuery: Check = {
         { code: 'query.no-series', query },
       );
     }
-    return pass(`${query} returned ${series.length} series from Prometheus`, { details: { series: series.length } });
+    const returned = `${query} returned ${series.length} series from Prometheus`;
+    // Read only now: a query without series has no sample to judge.
+    const limit = await sampleAgeLimit(settings.maxSampleAgeMs, stack.expect.scrapeJob, view);
+    if (limit.ms === undefined) return pass(returned, { details: { series: series.length, freshness: `not checked: ${limit.off}` } });
+    const fresh = await freshnessOf(query, limit.ms, prometheus, signal);
+    if (fresh.kind === 'unjudged') return pass(returned, { details: { series: series.length, freshness: `not checked: ${fresh.why}`, maxSampleAgeMs: limit.ms } });
+    if (fresh.kind === 'fresh') {
+      return pass(`${returned}, newest sample ${formatAge(fresh.ageMs)} old`, { details: { series: series.length, newestSampleAgeMs: fresh.ageMs, maxSampleAgeMs: limit.ms, maxSampleAgeSource: limit.source } });
+    }
+    const of = fresh.selector === query ? '' : ` of ${fresh.selector}`;
+    return fail(
+      `${returned}, but the newest sample${of} is ${formatAge(fresh.ageMs)} old (limit ${formatAge(limit.ms)}: ${limit.source})`,
+      'The targets are scraped (UP) but Prometheus stores nothing newer for these series. Likely causes: the exporter writes explicit timestamps in the past, which Prometheus keeps as they are with honor_timestamps: true, the default (fix the exporter, or set honor_timestamps: false in the scrape job); the clock of the exporter\'s node is behind (check its NTP); samples dropped as out of order or too old (Prometheus logs "Error on ingesting samples that are too old or are too far into the future" or "out of order"); or the series arrive late through remote write or federation. If the data is legitimately this old, raise max-sample-age; 0 turns this check off.',
+      { code: 'query.stale', query, selector: fresh.selector, ageMs: fresh.ageMs, limitMs: limit.ms },
+      { details: { series: series.length, newestSampleAgeMs: fresh.ageMs, maxSampleAgeMs: limit.ms, maxSampleAgeSource: limit.source } },
+    );
   },
 };

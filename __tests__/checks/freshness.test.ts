@@ -1,0 +1,129 @@
+/**
+ * prometheus-query's freshness: the newest sample of the query's selectors, from
+ * `max(timestamp(selector))`, against max-sample-age or three scrape intervals of the job read
+ * from Prometheus's configuration — on a fake Prometheus whose clock is not the runner's.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { formatAge, selectorsOf } from '../../src/checks/freshness.js';
+import { prometheusQuery } from '../../src/checks/prometheus-query.js';
+import { attempt, taskflowStack, type Stack } from '../fixtures/context.js';
+import { promOk } from '../fixtures/endpoints.js';
+import { configAnswer, TASKFLOW_PROMETHEUS_YML } from '../diagnose/prometheus-fixtures.js';
+
+/** Prometheus's clock when it answers: March 2025, far from the runner's. */
+const EVALUATED_AT = 1741944662.781;
+const UP = 'up{job="kubernetes-pods"}';
+
+/** The answer to `max(timestamp(selector))`: one series without labels, the newest sample `ageS` before the evaluation. */
+function newestAt(stack: Stack, selector: string, ageS: number | undefined): Stack {
+  const result = ageS === undefined ? [] : [{ metric: {}, value: [EVALUATED_AT, String(EVALUATED_AT - ageS)] }];
+  stack.prometheus.on('GET', `/api/v1/query?query=${encodeURIComponent(`max(timestamp(${selector}))`)}`, promOk({ resultType: 'vector', result }));
+  return stack;
+}
+
+function withConfig(stack: Stack, yaml = TASKFLOW_PROMETHEUS_YML): Stack {
+  stack.prometheus.on('GET', '/api/v1/status/config', configAnswer(yaml));
+  return stack;
+}
+
+const asked = (stack: Stack) => stack.prometheus.sent('/api/v1/query').map((r) => decodeURIComponent(r.path.split('query=')[1]!));
+
+describe('prometheus-query: the newest sample is recent', () => {
+  it('passes a sample younger than three scrape intervals of the job, saying its age', async () => {
+    const stack = newestAt(withConfig(await taskflowStack()), UP, 5);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('up{job="kubernetes-pods"} returned 3 series from Prometheus, newest sample 5.0 s old');
+    expect(outcome.details).toMatchObject({ newestSampleAgeMs: 5000, maxSampleAgeMs: 45_000, maxSampleAgeSource: '3 × scrape_interval 15s of job kubernetes-pods' });
+    expect(asked(stack)).toEqual([UP, `max(timestamp(${UP}))`]);
+    expect(stack.prometheus.sent('/api/v1/status/config')).toHaveLength(1);
+  });
+
+  it('fails a sample older than that, with its age, the limit, a typed reason and the likely causes', async () => {
+    const stack = newestAt(withConfig(await taskflowStack()), UP, 151);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('up{job="kubernetes-pods"} returned 3 series from Prometheus, but the newest sample is 2m31s old (limit 45 s: 3 × scrape_interval 15s of job kubernetes-pods)');
+    expect(outcome.reason).toEqual({ code: 'query.stale', query: UP, selector: UP, ageMs: 151_000, limitMs: 45_000 });
+    expect(outcome.hint).toContain('honor_timestamps');
+    expect(outcome.hint).toContain('clock');
+    expect(outcome.hint).toContain('out of order');
+    expect(outcome.hint).toContain('max-sample-age');
+  });
+
+  it("takes the job's own scrape_interval over the global one", async () => {
+    const yaml = TASKFLOW_PROMETHEUS_YML.replace("job_name: 'kubernetes-pods'", "job_name: 'kubernetes-pods'\n    scrape_interval: 1m");
+    const stack = newestAt(withConfig(await taskflowStack(), yaml), UP, 151);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.details).toMatchObject({ maxSampleAgeMs: 180_000, maxSampleAgeSource: '3 × scrape_interval 1m of job kubernetes-pods' });
+  });
+
+  it('uses max-sample-age when given, without reading the configuration', async () => {
+    const stack = newestAt(withConfig(await taskflowStack({ 'max-sample-age': '2m' })), UP, 151);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toContain('is 2m31s old (limit 2m: max-sample-age 2m)');
+    expect(stack.prometheus.sent('/api/v1/status/config')).toEqual([]);
+  });
+
+  it('max-sample-age 0 turns it off: no configuration, no timestamp query', async () => {
+    const stack = newestAt(withConfig(await taskflowStack({ 'max-sample-age': '0' })), UP, 10_000);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.summary).toBe('up{job="kubernetes-pods"} returned 3 series from Prometheus');
+    expect(outcome.details).toMatchObject({ freshness: 'not checked: max-sample-age is 0' });
+    expect(asked(stack)).toEqual([UP]);
+    expect(stack.prometheus.sent('/api/v1/status/config')).toEqual([]);
+  });
+
+  it('is not checked, saying why, when Prometheus does not serve its configuration', async () => {
+    const stack = newestAt(await taskflowStack(), UP, 10_000);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('pass');
+    expect(String(outcome.details?.freshness)).toMatch(/^not checked: Prometheus's configuration could not be read \(.*404.*\); set max-sample-age to check it$/);
+    expect(asked(stack)).toEqual([UP]);
+  });
+
+  it('judges each selector of the query and names the stale one', async () => {
+    const rate = 'http_requests_total{job="kubernetes-pods"}';
+    const query = `sum(rate(${rate}[5m])) / sum(${UP})`;
+    const stack = newestAt(newestAt(withConfig(await taskflowStack({ query })), rate, 200), UP, 3);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toContain(`but the newest sample of ${rate} is 3m20s old`);
+    expect(asked(stack).slice(1).sort()).toEqual([`max(timestamp(${UP}))`, `max(timestamp(${rate}))`].sort());
+  });
+
+  it('leaves out selectors with no sample now, and passes the query when none has one', async () => {
+    const stack = newestAt(withConfig(await taskflowStack({ query: 'absent(nothing_here)' })), 'nothing_here', undefined);
+    const outcome = await attempt(prometheusQuery, stack);
+    expect(outcome.status).toBe('pass');
+    expect(outcome.details).toMatchObject({ freshness: 'not checked: none of its selectors has a sample within the lookback window' });
+  });
+});
+
+describe('selectorsOf (the Prometheus UI grammar)', () => {
+  it('finds every vector selector as written, once', async () => {
+    expect(await selectorsOf('sum by (job) (rate(http_requests_total{job="a", code=~"5.."}[5m])) / on(job) up{job="a"} + up{job="a"}')).toEqual([
+      'http_requests_total{job="a", code=~"5.."}',
+      'up{job="a"}',
+    ]);
+    expect(await selectorsOf('max_over_time(queue_depth[1h:1m])')).toEqual(['queue_depth']);
+    expect(await selectorsOf('{__name__=~"node_.*"}')).toEqual(['{__name__=~"node_.*"}']);
+  });
+
+  it('leaves out what is read at another time (offset, @) and finds nothing in vector(1)', async () => {
+    expect(await selectorsOf('up offset 1h')).toEqual([]);
+    expect(await selectorsOf('up @ 1700000000')).toEqual([]);
+    expect(await selectorsOf('vector(1)')).toEqual([]);
+  });
+
+  it('gives up on what does not parse', async () => {
+    expect(await selectorsOf('up{job=')).toBeUndefined();
+  });
+});
+
+it('formats ages as the summaries show them', () => {
+  expect([formatAge(5000), formatAge(45_000), formatAge(151_000), formatAge(120_000), formatAge(3_725_000)]).toEqual(['5.0 s', '45 s', '2m31s', '2m', '1h2m5s']);
+});
