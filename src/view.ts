@@ -7,7 +7,6 @@
 import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
 import { parsePromConfig, type PromConfig } from './diagnose/prometheus/config.js';
-import { parsePromConfig, type PromConfig } from './diagnose/prometheus/config.js';
 import type { DashboardHit, DashboardRead, GrafanaClient, GrafanaDatasource } from './grafana.js';
 import type { PrometheusClient, TargetsRead } from './prometheus.js';
 import { matchesSelector, splitOutsideParens } from './selector.js';
@@ -139,11 +138,6 @@ export class ClusterView {
    */
   targets(job: string): Promise<TargetsRead> {
     return this.once(`prometheus targets ${job}`, () => this.prometheus.targetsOf(job, this.signal));
-  }
-
-  /** Prometheus's running configuration (GET /api/v1/status/config), parsed; read once per attempt, when a check needs it. */
-  prometheusConfig(): Promise<PromConfig> {
-    return this.once('prometheus config', async () => parsePromConfig(await this.prometheus.configYaml(this.signal)));
   }
 
   /** Prometheus's running configuration (GET /api/v1/status/config), parsed; read once per attempt, when a check needs it. */
