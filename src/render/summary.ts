@@ -2,7 +2,7 @@
  * The GitHub job summary: the verdict first, then one table row per check, the hints of the checks
  * that failed or warned, and the DOWN Prometheus targets.
  */
-import type { CheckResult, CheckStatus, Report, RootCause, TargetInfo } from '../types.js';
+import type { CheckResult, CheckStatus, DashboardResult, Report, RootCause, TargetInfo } from '../types.js';
 import { displayHint, findingPlace, formatSeconds, plural, truncate } from './format.js';
 
 
@@ -15,6 +15,8 @@ const STATUS_LABEL: Record<CheckStatus, string> = {
 
 const MAX_CELL = 300;
 const MAX_TARGET_ROWS = 50;
+const MAX_DASHBOARD_TABLES = 20;
+const MAX_PANEL_ROWS = 30;
 
 export function renderSummaryMarkdown(report: Report): string {
   const sections = [
@@ -24,6 +26,7 @@ export function renderSummaryMarkdown(report: Report): string {
     checksTable(report.checks),
     hints(report.checks),
     ...report.checks.filter((c) => c.downTargets?.length).map(downTargets),
+    ...report.checks.flatMap((c) => (c.dashboards ?? []).filter((d) => d.status !== 'pass').slice(0, MAX_DASHBOARD_TABLES).map(dashboardTable)),
   ];
   return `${sections.filter((s) => s !== '').join('\n\n')}\n`;
 }
@@ -95,6 +98,21 @@ function downTargets(check: CheckResult): string {
     '| --- | --- | --- | --- |',
     ...rows,
   ].join('\n') + more;
+}
+
+/** A failing or warning dashboard: its panels that failed or had no data, with what is wrong and the likely cause. */
+function dashboardTable(d: DashboardResult): string {
+  const bad = d.panels.filter((p) => p.status !== 'pass');
+  const where = d.file ? ` — \`${d.file}:${d.line ?? 1}\`` : d.source ? ` — ${inline(d.source)}` : '';
+  const title = `### ${STATUS_LABEL[d.status]} dashboard "${inline(d.title)}" (\`${d.uid}\`${d.folder ? `, folder ${inline(d.folder)}` : ''})${where}`;
+  const rows = bad.slice(0, MAX_PANEL_ROWS).map((p) => {
+    const query = p.queries.find((q) => q.series === 0)?.expr ?? p.queries[0]?.expr ?? '—';
+    return `| ${cell(p.title)} | ${cell(query)} | ${cell(p.problem ?? '—')} | ${cell(p.cause ?? '—')} |`;
+  });
+  const more = bad.length > MAX_PANEL_ROWS ? `\n\n…and ${bad.length - MAX_PANEL_ROWS} more panels in the JSON report.` : '';
+  const problem = d.problem ? `\n\n${inline(d.problem)}` : '';
+  const table = rows.length ? ['', '', '| Panel | Query | What is wrong | Likely cause |', '| --- | --- | --- | --- |', ...rows].join('\n') : '';
+  return `${title}${problem}${table}${more}`;
 }
 
 function targetRow(t: TargetInfo): string {
