@@ -81,6 +81,42 @@ describe('the bundle (dist/)', () => {
     expect(run.status).toBe(2);
   });
 
+  // client-node's packages for one kind of kubeconfig each are loaded on first use (scripts/bundle.ts):
+  // from the copy, each still does its part, so the run fails only because nothing is there to answer.
+  const server = 'server: "https://127.0.0.1:59997"';
+  // [what, kubeconfig, what the failure says once the package did its part]
+  const kinds: [string, string, RegExp][] = [
+    // The SOCKS client dials the proxy, which is not there either.
+    ['a socks5 proxy-url (socks)', unreachable.replace(server, `${server}, proxy-url: "socks5://127.0.0.1:59996"`), /127\.0\.0\.1:59996/],
+    [
+      'the oidc auth provider, its token expired (openid-client)',
+      unreachable.replace(
+        '{token: bundle-test-token-3f9a}',
+        '{auth-provider: {name: oidc, config: {client-id: c, idp-issuer-url: "http://127.0.0.1:59995", refresh-token: bundle-test-refresh-77, id-token: "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.x"}}}',
+      ),
+      // openid-client's own refusal of the issuer it is given (client-node 2.0 passes a string where its discovery takes a URL).
+      /server/,
+    ],
+    [
+      'the gcp auth provider running its command (jsonpath-plus)',
+      unreachable.replace(
+        '{token: bundle-test-token-3f9a}',
+        `{auth-provider: {name: gcp, config: {cmd-path: "${process.execPath}", cmd-args: "-e 'console.log(JSON.stringify({t:\\"bundle-test-gcp-5d\\",e:\\"2999-01-01T00:00:00Z\\"}))'", token-key: "{.t}", expiry-key: "{.e}"}}}`,
+      ),
+      // The token was read from the command's output: the request went out, and nothing listens.
+      /ECONNREFUSED/,
+    ],
+  ];
+  it.each(kinds)('runs from the copy with %s: cluster-access fails on the unreachable server, nothing is missing', async (_, kubeconfig, says) => {
+    const run = await runAction({ kubeconfig, wait: '0', 'request-timeout': '2s' }, {}, { dist: copy, timeoutMs: 20_000 });
+    const access = (run.report?.checks as { id: string; summary: string }[] | undefined)?.find((c) => c.id === 'cluster-access');
+    expect(run.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('cluster-access');
+    expect(access?.summary).not.toMatch(/TypeError|is not a (function|constructor)|undefined/);
+    expect(access?.summary).toMatch(says);
+  });
+
   it('a bad input loads under 200 KB of the bundle: not the engine, the Kubernetes client or the HTTP stack', () => {
     const bad = loadedBy(join(copy, 'index.js'), { wait: 'banana' }, dirname(copy));
     expect(bad.stdout).toMatch(/::error::Input 'wait' is invalid/);

@@ -13,7 +13,7 @@
  * emptied first, so no chunk of an earlier build stays, and nothing in the output depends on
  * the machine (paths are relative to the repository, no timestamps).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,51 @@ const slimClientNode: Plugin = {
     b.onLoad({ filter: /.*/, namespace: 'slim-client-node' }, async (args) => {
       const root = args.path === '@kubernetes/client-node';
       return { contents: root ? CLIENT_NODE_ROOT : CLIENT_NODE_GEN_FOR_CONFIG, resolveDir: root ? await clientNodeDist() : join(await clientNodeDist(), 'gen'), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * The packages client-node's configuration imports for one kind of kubeconfig each, by the names
+ * it uses of them: js-yaml (KubeConfig.loadFromString), socks-proxy-agent, socks and hpagent (a
+ * cluster's proxy-url), jsonpath-plus (the azure and gcp auth providers), openid-client (the oidc
+ * auth provider). Imported as they are, each runs as soon as the engine loads, on every run
+ * (about 170 KB of JavaScript, a tenth of a healthy run's time). Each is imported through a
+ * CommonJS stand-in whose properties are getters that require the package on first use, so a
+ * package's code runs only in the runs whose kubeconfig needs it, and then exactly as imported
+ * (`new SocksProxyAgent(…)` constructs the package's own class). A name client-node starts to use
+ * that is not listed here fails the build.
+ */
+const LAZY_CLIENT_NODE_DEPS: Readonly<Record<string, { readonly values: readonly string[]; readonly classes: readonly string[] }>> = {
+  'js-yaml': { values: ['load'], classes: [] },
+  'socks-proxy-agent': { values: [], classes: ['SocksProxyAgent'] },
+  socks: { values: ['SocksClient'], classes: [] },
+  hpagent: { values: [], classes: ['HttpProxyAgent', 'HttpsProxyAgent'] },
+  'jsonpath-plus': { values: ['JSONPath'], classes: [] },
+  'openid-client': { values: ['discovery', 'refreshTokenGrant', 'customFetch'], classes: [] },
+};
+
+const lazyClientNodeDeps: Plugin = {
+  name: 'lazy-client-node-deps',
+  setup(b) {
+    const names = Object.keys(LAZY_CLIENT_NODE_DEPS);
+    const filter = new RegExp(`^(${names.map((n) => n.replace(/[.-]/g, '\\$&')).join('|')})$`);
+    // The importer's real path (node_modules may be a link): any client-node's dist/.
+    const clientNode = /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/;
+    b.onResolve({ filter }, (args) => {
+      if (args.pluginData === 'real' || !clientNode.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'lazy-client-node-dep', pluginData: args.resolveDir };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-client-node-dep' }, async (args) => {
+      const real = await b.resolve(args.path, { kind: 'require-call', resolveDir: args.pluginData as string, pluginData: 'real' });
+      if (real.errors.length) return { errors: real.errors };
+      const { values, classes } = LAZY_CLIENT_NODE_DEPS[args.path] as (typeof LAZY_CLIENT_NODE_DEPS)[string];
+      const lines = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(real.path)}));`, `module.exports = {`];
+      for (const name of values) lines.push(`  get ${name}() { return load().${name}; },`);
+      // `new Stand(…)` returns the object the real constructor builds.
+      for (const name of classes) lines.push(`  ${name}: function ${name}(...args) { return new (load().${name})(...args); },`);
+      lines.push('};');
+      return { contents: lines.join('\n'), resolveDir: ROOT, loader: 'js' };
     });
   },
 };
@@ -154,6 +199,9 @@ export { Agent, Dispatcher, ProxyAgent, errors, getGlobalDispatcher, setGlobalDi
 `;
 };
 
+/** The project's undici, as esbuild names its files: by their real path (node_modules may be a link). */
+const UNDICI_DIR = realpathSync(join(ROOT, 'node_modules', 'undici'));
+
 const slimUndici: Plugin = {
   name: 'slim-undici',
   setup(b) {
@@ -163,14 +211,14 @@ const slimUndici: Plugin = {
       if (index.errors.length) return index;
       // Only the project's undici (which client-node shares). Another copy (@actions/http-client's
       // undici 6) is left as it is: nothing the bundle keeps requires it.
-      if (dirname(index.path) !== join(ROOT, 'node_modules', 'undici')) return index;
+      if (dirname(index.path) !== UNDICI_DIR) return index;
       return { path: 'undici', namespace: 'slim-undici', pluginData: dirname(index.path) };
     });
     b.onLoad({ filter: /.*/, namespace: 'slim-undici' }, (args) => ({ contents: UNDICI_SLIM(args.pluginData as string), resolveDir: args.pluginData as string, loader: 'js' }));
     // undici's client (lib/dispatcher/client.js) requires its HTTP/2 client as it loads, and that
     // one node:http2 (4 MiB of memory), for connections that negotiate h2 (allowH2), which no
     // request of the program asks for: it is required on the first such connection instead.
-    const client = join(ROOT, 'node_modules', 'undici', 'lib', 'dispatcher', 'client.js');
+    const client = join(UNDICI_DIR, 'lib', 'dispatcher', 'client.js');
     b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (args) => {
       if (args.path !== client) return undefined;
       const source = readFileSync(client, 'utf8');
@@ -227,7 +275,11 @@ async function bundle(): Promise<Metafile> {
     // The CommonJS packages in the bundle (undici, yaml, ws…) call require() for Node's modules;
     // an ES module has no require of its own.
     banner: { js: "import{createRequire as __mfcRequire}from'node:module';const require=__mfcRequire(import.meta.url);" },
-    plugins: [builtinsByRequire, slimClientNode, slimUndici, actionsUnlessUsed],
+    // undici's HTTP/1 client requires its experimental Milo parser (two WebAssembly builds, 150 KB)
+    // unless it is bundled (client-h1.js: `typeof esbuildDetection === 'undefined'`, which
+    // Node.js's own bundle of undici defines); the client uses llhttp unless asked for Milo.
+    define: { esbuildDetection: 'true' },
+    plugins: [builtinsByRequire, slimClientNode, lazyClientNodeDeps, slimUndici, actionsUnlessUsed],
     logLevel: 'warning',
   });
   // dist/ is loaded as ES modules even when copied out of the repository (no package.json above it).

@@ -27,6 +27,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
+import { newClusters, newContexts, newUsers } from '@kubernetes/client-node/dist/config_types.js';
 import { parseDocument } from 'yaml';
 import { MfcError, SettingsError } from './errors.js';
 import { environmentProxy, kubeconfigProxy, type ChosenProxy } from './proxy.js';
@@ -177,7 +178,18 @@ function readPiece(text: string, file: string | undefined, source: string): Piec
   const tokenFiles = new Map<string, string>();
   const users = Array.isArray(doc.users) ? doc.users.map((entry: unknown, i: number) => takeTokenFile(entry, i, tokenFiles, base, source)) : doc.users;
   const piece = new KubeConfig();
-  parseInto(() => piece.loadFromString(JSON.stringify({ ...doc, users })), source);
+  // What KubeConfig.loadFromString does once js-yaml has parsed the text (config.js), on the
+  // document already parsed: js-yaml is then never loaded.
+  parseInto(
+    () =>
+      piece.loadFromOptions({
+        clusters: newClusters(doc.clusters),
+        contexts: newContexts(doc.contexts),
+        users: newUsers(users),
+        currentContext: doc['current-context'],
+      }),
+    source,
+  );
   if (base !== undefined) piece.makePathsAbsolute(base);
   for (const user of piece.getUsers()) {
     // loader.go GetAuthInfoFileReferences: an exec command with a path separator is a path too.
