@@ -205,6 +205,8 @@ export class KubeCluster implements Cluster {
   /** The exec and port-forward streams, loaded with the first stream the run opens. */
   private streams?: Promise<Streams>;
   private closed = false;
+  /** Rules reviews started ahead (primeRules), by namespace, until asked for. */
+  private readonly primedRules = new Map<string, Promise<RulesReview>>();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -276,7 +278,26 @@ export class KubeCluster implements Cluster {
     return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? '' };
   }
 
-  async rulesIn(namespace: string, signal?: AbortSignal): Promise<RulesReview> {
+  /**
+   * Starts the rules review of `namespace` now, before anything asks for it (the run knows the
+   * namespace it will most likely ask about before it has found the stack); the next
+   * rulesIn(namespace) takes this answer, later ones ask again.
+   */
+  primeRules(namespace: string, signal?: AbortSignal): void {
+    if (this.primedRules.has(namespace)) return;
+    const review = this.reviewRules(namespace, signal);
+    review.catch(() => undefined);
+    this.primedRules.set(namespace, review);
+  }
+
+  rulesIn(namespace: string, signal?: AbortSignal): Promise<RulesReview> {
+    const primed = this.primedRules.get(namespace);
+    if (!primed) return this.reviewRules(namespace, signal);
+    this.primedRules.delete(namespace);
+    return primed;
+  }
+
+  private async reviewRules(namespace: string, signal?: AbortSignal): Promise<RulesReview> {
     const review = await this.post<{ status?: RulesReview }>(
       { verb: 'create', resource: 'selfsubjectrulesreviews', group: 'authorization.k8s.io' },
       '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',

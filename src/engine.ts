@@ -47,6 +47,9 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
   try {
     // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
     const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
+    // cluster-access reviews the credentials' rules in the stack's namespaces; the one the stack
+    // is most likely in is asked now, while the stack is being found.
+    if (!settings.skipChecks.includes('cluster-access')) owned?.primeRules(settings.namespace ?? settings.prometheusService?.namespace ?? owned.defaultNamespace, run);
     const reads: DiscoveryReads = { pods: [], services: [] };
     const found = await discoverStack(settings, cluster, run, reads);
     let seed: DiscoveryReads | undefined = reads;
@@ -55,6 +58,10 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
     options.onStack?.(redactDeep(stack));
     const connected = connectServices(settings, stack, cluster, read.credentials);
     services = connected;
+    // Grafana's login (with a password through the API server's proxy) starts with the checks, not
+    // when the first check that needs it gets there.
+    // (Every check of Grafana's authenticated API needs grafana-datasource.)
+    if (!settings.skipChecks.includes('grafana-datasource')) connected.grafana.warmUp(run);
     const results = await runChecks({
       checks: CHECKS,
       context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana },

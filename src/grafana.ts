@@ -460,14 +460,37 @@ export class GrafanaClient {
       case 'basic':
         return { headers: { authorization: `Basic ${Buffer.from(`${this.auth.user}:${this.auth.password}`).toString('base64')}` } };
       case 'session': {
-        const opening = (this.session ??= this.login(this.auth, signal).catch((err: unknown) => {
+        const opening = this.opening(signal);
+        try {
+          const session = await opening;
+          return { headers: { cookie: session.cookie }, session };
+        } catch (err) {
+          // A failed login is answered once to whoever waited for it; the next request logs in again.
           if (this.session === opening) this.session = undefined;
           throw err;
-        }));
-        const session = await opening;
-        return { headers: { cookie: session.cookie }, session };
+        }
       }
     }
+  }
+
+  /** The login under way or done, else a new one. */
+  private opening(signal?: AbortSignal): Promise<OpenSession> {
+    if (this.auth.kind !== 'session') throw new MfcError('no session for these credentials');
+    if (!this.session) {
+      const opening = this.login(this.auth, signal);
+      opening.catch(() => undefined);
+      this.session = opening;
+    }
+    return this.session;
+  }
+
+  /**
+   * Logs in now (when the credentials are a password to log in with), so the first request that
+   * needs the session finds it open or opening instead of waiting for a login of its own. A
+   * failed login is reported to that request, never retried by this.
+   */
+  warmUp(signal?: AbortSignal): void {
+    if (this.auth.kind === 'session') void this.opening(signal);
   }
 
   /** `POST /login` through the endpoint; the session its cookies make (see sessionFromSetCookie). */

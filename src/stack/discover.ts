@@ -158,6 +158,9 @@ class Discovery {
     if (service) return this.locateByService(component, service);
     const selector = this.selectorInput(component);
     const scopes = this.scopes(component);
+    // The Services of the namespace searched first are read with its pods, not after them: where
+    // the pods are found there, the Service in front of them is looked for among these.
+    if (scopes[0] !== undefined) this.services(scopes[0]).catch(() => undefined);
     let refused: KubeError | undefined;
     for (const scope of scopes) {
       const pods = await this.searchPods(scope, selector);
