@@ -1,14 +1,24 @@
 /**
  * POST /api/ds/query (pkg/api/ds_query.go, pkg/services/query): resolves each query's
- * datasource (`datasource.uid`, a legacy string uid, or `datasourceId`), runs it and answers
- * `{"results": {refId: …}}` — HTTP 400 as soon as one query failed.
+ * datasource (`datasource.uid`, a legacy string uid, or `datasourceId`), runs it over the
+ * request's `from`/`to` (range queries unless `instant` alone is asked) with the built-in
+ * `$__interval`, `$__rate_interval`, `$__range`… replaced as the Prometheus backend does
+ * (query-model.ts interpolateMacros) — template variables like `$cluster` stay as sent, the
+ * frontend replaces those — and answers `{"results": {refId: …}}`, HTTP 400 as soon as one
+ * query failed.
+ *
+ * A datasource uid Grafana does not have: from 10.0 handleQueryMetricsError maps
+ * datasources.ErrDataSourceNotFound to `response.Error(http.StatusNotFound, "Data source not
+ * found", err)`; 9.x's handleQueryMetricsError has no such case, so the error falls through to
+ * `response.Error(500, "Query data error", err)` (9.x pkg/api/ds_query.go). The words users
+ * report, "Datasource <uid> was not found", are the frontend's (DatasourceSrv), not the API's.
  */
 import type { Identity } from './auth.js';
 import type { DataResponse } from './frames.js';
 import type { PrometheusDatasource } from './prometheus.js';
 import type { ProvisionedDatasource } from './provisioning.js';
 import type { PrometheusQuery } from './query-model.js';
-import { calculateStepMs, parseTime } from './query-model.js';
+import { calculateStepMs, interpolateMacros, parseTime } from './query-model.js';
 import type { GrafanaRelease } from './release.js';
 import type { Reply } from './reply.js';
 import { json } from './reply.js';
@@ -33,7 +43,12 @@ function datasourceRef(query: QueryJson): { uid: string; id: number } {
   return { uid, id: num(query.datasourceId, 0) };
 }
 
-function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: number, toMs: number): PrometheusQuery {
+/** 9.x: the Prometheus backend still lived in pkg/tsdb/prometheus (before pkg/promlib). */
+function legacyBackend(release: GrafanaRelease): boolean {
+  return Number(/^v?(\d+)/.exec(release.version)?.[1] ?? 11) < 10;
+}
+
+function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: number, toMs: number, release: GrafanaRelease): PrometheusQuery {
   const instant = query.instant === true;
   const range = query.range === true || !instant;
   const stepMs = calculateStepMs({
@@ -45,9 +60,17 @@ function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: 
     dsTimeInterval: str(ds.jsonData.timeInterval),
     intervalFactor: num(query.intervalFactor, 1),
   });
+  const expr = interpolateMacros(str(query.expr), {
+    stepMs,
+    intervalMs: num(query.intervalMs, 1000),
+    queryInterval: str(query.interval),
+    dsTimeInterval: str(ds.jsonData.timeInterval),
+    rangeMs: toMs - fromMs,
+    legacy: legacyBackend(release),
+  });
   return {
     refId: str(query.refId, 'A'),
-    expr: str(query.expr),
+    expr,
     instant,
     range,
     legendFormat: str(query.legendFormat),
@@ -90,7 +113,10 @@ export class QueryApi {
         return badRequest('Query does not contain a valid data source identifier', 'query.invalidDatasourceId');
       }
       const ds = this.deps.datasources().find((candidate) => (id > 0 ? candidate.id === id : candidate.uid === uid));
-      if (!ds) return json(404, { message: 'Data source not found', traceID: '' });
+      if (!ds) {
+        if (legacyBackend(this.deps.release)) return json(500, { message: 'Query data error' });
+        return json(404, { message: 'Data source not found', traceID: '' });
+      }
       resolved.push([query, ds]);
     }
     if (identity.role !== 'Admin') return json(403, { message: 'Access denied to data source', traceID: '' });
@@ -100,7 +126,7 @@ export class QueryApi {
     const toMs = parseTime(str(request.to, 'now'), now) ?? now;
     const results: Record<string, DataResponse> = {};
     for (const [query, ds] of resolved) {
-      const promQuery = toPrometheusQuery(query, ds, fromMs, toMs);
+      const promQuery = toPrometheusQuery(query, ds, fromMs, toMs, this.deps.release);
       const result: DataResponse =
         ds.type === 'prometheus'
           ? await this.deps.prometheus(ds).query(promQuery)

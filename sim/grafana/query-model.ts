@@ -2,8 +2,8 @@
  * How Grafana's Prometheus datasource turns a panel query into Prometheus parameters
  * (pkg/promlib/models): the time range (`now-5m`, `now`, epoch milliseconds), the step
  * (intervalMs / the datasource's timeInterval / 15s, widened to range/maxDataPoints and to
- * range/11000, rounded like Grafana's interval calculator), and Go's duration text for
- * `executedQueryString`.
+ * range/11000, rounded like Grafana's interval calculator), the built-in `$__…` variables the
+ * backend replaces in the expression, and Go's duration text for `executedQueryString`.
  */
 
 export interface PrometheusQuery {
@@ -84,7 +84,12 @@ export function calculateStepMs(inputs: StepInputs): number {
   const raw = span / (inputs.maxDataPoints > 0 ? inputs.maxDataPoints : 1500);
   const calculated = raw < minInterval ? minInterval : roundInterval(raw);
   const safe = roundInterval(span / SAFE_RESOLUTION);
-  return Math.max(calculated, safe) * (inputs.intervalFactor > 0 ? inputs.intervalFactor : 1);
+  const adjusted = Math.max(calculated, safe);
+  // A `$__rate_interval` min step makes the step the rate interval itself, not scaled by the factor.
+  if (inputs.queryInterval === '$__rate_interval' || inputs.queryInterval === '${__rate_interval}') {
+    return rateIntervalMs(adjusted, inputs.dsTimeInterval);
+  }
+  return adjusted * (inputs.intervalFactor > 0 ? inputs.intervalFactor : 1);
 }
 
 /** Go's `time.Duration.String()` for a whole number of milliseconds: `15s`, `1m0s`, `500ms`. */
@@ -107,4 +112,83 @@ export function promTime(ms: number): string {
 /** Floors a time to a multiple of the step, like Grafana's AlignTimeRange. */
 export function alignToStep(ms: number, stepMs: number): number {
   return Math.floor(ms / stepMs) * stepMs;
+}
+
+/** gtime.FormatInterval: the largest unit the interval reaches, truncated (`90s` → `1m`). */
+export function formatInterval(ms: number): string {
+  const units: [number, string][] = [[31_536_000_000, 'y'], [86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's'], [1, 'ms']];
+  for (const [size, unit] of units) if (ms >= size) return `${Math.floor(ms / size)}${unit}`;
+  return '1ms';
+}
+
+const RATE_INTERVAL = ['$__rate_interval', '${__rate_interval}'];
+const VARIABLE_INTERVALS = ['$__interval', '$__interval_ms', '$__rate_interval', '$__rate_interval_ms', '${__interval}', '${__interval_ms}', '${__rate_interval}', '${__rate_interval_ms}'];
+
+/** A query's `interval` (its "Min step") names a built-in variable rather than a duration. */
+export function isVariableInterval(interval: string): boolean {
+  return VARIABLE_INTERVALS.includes(interval);
+}
+
+/**
+ * calculateRateInterval (pkg/promlib/models/query.go): max(interval + scrape, 4 × scrape), the
+ * scrape interval being the given minimum step, else 15s.
+ */
+export function rateIntervalMs(intervalMs: number, minStep: string): number {
+  const scrape = parseDurationMs(minStep || '15s');
+  if (scrape === undefined) return 0;
+  return Math.max(intervalMs + scrape, 4 * scrape);
+}
+
+export interface MacroInputs {
+  /** The final step (calculatePrometheusInterval). */
+  readonly stepMs: number;
+  /** The request's `intervalMs` (the frontend's interval; Grafana's default 1000). */
+  readonly intervalMs: number;
+  /** The query's own `interval` ("Min step"), as written. */
+  readonly queryInterval: string;
+  /** The datasource's `jsonData.timeInterval` (its scrape interval). */
+  readonly dsTimeInterval: string;
+  readonly rangeMs: number;
+  /**
+   * 9.x's pkg/tsdb/prometheus: `$__rate_interval` from the step and the scrape interval, and no
+   * `$__rate_interval_ms`; 10.0 and later (pkg/promlib): from the request's interval.
+   */
+  readonly legacy?: boolean;
+}
+
+/**
+ * The built-in variables Grafana's Prometheus backend replaces in a query's expression
+ * (InterpolateVariables, pkg/promlib/models/query.go): `$__interval` (the step, gtime
+ * FormatInterval), `$__interval_ms`, `$__range` (`<seconds>s`, rounded), `$__range_s`,
+ * `$__range_ms`, `$__rate_interval` (Go's Duration text: `1m0s`) and `$__rate_interval_ms`, each
+ * also as `${…}`. Template variables (`$cluster`, `${datasource}`) are the frontend's to replace:
+ * the backend leaves them as they are.
+ */
+export function interpolateMacros(expr: string, inputs: MacroInputs): string {
+  const { stepMs, rangeMs } = inputs;
+  const rangeS = Math.round(rangeMs / 1000);
+  let rateMs: number;
+  if (RATE_INTERVAL.includes(inputs.queryInterval)) {
+    rateMs = stepMs;
+  } else if (inputs.legacy) {
+    rateMs = rateIntervalMs(stepMs, inputs.dsTimeInterval);
+  } else {
+    let minStep = inputs.queryInterval;
+    if (minStep === '$__interval' || minStep === '${__interval}') minStep = goDuration(stepMs);
+    if (minStep === '') minStep = inputs.dsTimeInterval;
+    rateMs = rateIntervalMs(inputs.intervalMs, minStep);
+  }
+  const pairs: [string, string][] = [
+    ['__interval_ms', String(stepMs)],
+    ['__interval', formatInterval(stepMs)],
+    ['__range_ms', String(rangeMs)],
+    ['__range_s', String(rangeS)],
+    ['__range', `${rangeS}s`],
+    ...(inputs.legacy ? [] : ([['__rate_interval_ms', String(rateMs)]] as [string, string][])),
+    ['__rate_interval', goDuration(rateMs)],
+  ];
+  let out = expr;
+  for (const [name, value] of pairs) out = out.replaceAll(`$${name}`, value);
+  for (const [name, value] of pairs) out = out.replaceAll(`\${${name}}`, value);
+  return out;
 }

@@ -19,6 +19,9 @@ import { EXPOSITION_CONTENT_TYPE } from '../exporters/exposition.js';
 import type { Identity } from './auth.js';
 import { Authenticator, badPassword, DEFAULT_LOGIN_COOKIE, noCredentials } from './auth.js';
 import { DashboardApi } from './dashboard-api.js';
+import { provisionDashboards } from './dashboard-provisioning.js';
+import type { LibraryElement } from './dashboard-store.js';
+import { DashboardDatabase } from './dashboard-store.js';
 import { DatasourceApi } from './datasource-api.js';
 import type { DatasourceFields } from './datasource-store.js';
 import { DatasourceTable } from './datasource-store.js';
@@ -69,7 +72,10 @@ export interface GrafanaSimOptions {
   provisioningPath?: string;
   /** The Grafana release to answer as (`9.5.21`, `10.4.14`, `11.5.0`, `12.0.2`, …); default 11.5.0. */
   version?: string;
-  /** Dashboard JSON models served by /api/search and /api/dashboards/uid/:uid. */
+  /**
+   * Dashboard JSON models already in Grafana's database at start (saved through the UI or the
+   * API: General folder, not provisioned), besides those provisioned from files.
+   */
   dashboards?: readonly object[];
   /**
    * The `prometheusDataplane` feature (value fields named after `__name__`); default: the
@@ -152,6 +158,7 @@ export class GrafanaSim {
   private readonly datasourceApi: DatasourceApi;
   private readonly queryApi: QueryApi;
   private readonly dashboardApi: DashboardApi;
+  private dashboardDb = new DashboardDatabase();
   private readonly version: string;
   /** What this release answers differently. */
   readonly release: GrafanaRelease;
@@ -175,7 +182,8 @@ export class GrafanaSim {
     };
     this.datasourceApi = new DatasourceApi(deps);
     this.queryApi = new QueryApi(deps);
-    this.dashboardApi = new DashboardApi(options.dashboards ?? []);
+    this.dashboardApi = new DashboardApi(() => this.dashboardDb, options.adminUser);
+    this.seedDashboards();
   }
 
   /**
@@ -228,6 +236,44 @@ export class GrafanaSim {
 
   private get datasourcesPath(): string {
     return this.options.provisioningPath ?? DEFAULT_PROVISIONING_PATH;
+  }
+
+  /** The dashboards, folders and library panels in Grafana's database. */
+  get dashboardDatabase(): DashboardDatabase {
+    return this.dashboardDb;
+  }
+
+  /** The dashboards given as already saved (options.dashboards), in the General folder. */
+  private seedDashboards(): void {
+    (this.options.dashboards ?? []).forEach((raw, index) => {
+      const model = raw as Record<string, unknown>;
+      const uid = typeof model.uid === 'string' && model.uid !== '' ? model.uid : `dash${index + 1}`;
+      const title = typeof model.title === 'string' ? model.title : `Dashboard ${index + 1}`;
+      this.dashboardDb.saveDashboard({ ...model, title }, { uid, folderUid: '' });
+    });
+  }
+
+  /**
+   * Provisions dashboards from the files the container sees now (at start, and what
+   * `POST /api/admin/provisioning/dashboards/reload` does): the providers under
+   * `<provisioning>/dashboards` — `GF_PATHS_PROVISIONING`, else the parent of the datasources
+   * directory.
+   */
+  reloadDashboards(): void {
+    const { view, namespace, pod, container } = this.options;
+    const env = containerEnv(view, namespace, pod, container);
+    const root = env.get('GF_PATHS_PROVISIONING') || this.datasourcesPath.replace(/\/datasources\/?$/, '');
+    provisionDashboards(this.dashboardDb, view.containerFiles(namespace, pod, container), `${root.replace(/\/+$/, '')}/dashboards`, env, (logger, level, msg, fields) =>
+      this.log(logger, level, msg, fields),
+    );
+  }
+
+  /**
+   * A library panel in Grafana's database, as `POST /api/library-elements` creates it (someone
+   * made it in the UI: file provisioning cannot create library panels, grafana/grafana#46247).
+   */
+  createLibraryPanel(input: { uid?: string; name: string; model: Record<string, unknown>; folderUid?: string }): LibraryElement {
+    return this.dashboardDb.createLibraryElement(input);
   }
 
   /**
@@ -295,6 +341,9 @@ export class GrafanaSim {
     const result = this.reloadDatasources();
     if (result.error) this.table = new DatasourceTable();
     this.provisioningFailure = result.error;
+    this.dashboardDb = new DashboardDatabase();
+    this.seedDashboards();
+    this.reloadDashboards();
 
     // Grafana's http.Server sets only ReadTimeout ([server] read_timeout, default 0: none), so Go
     // keeps idle keep-alive connections open indefinitely (IdleTimeout falls back to ReadTimeout)
@@ -408,6 +457,16 @@ export class GrafanaSim {
     if (method === 'GET' && n === 3 && resource === 'dashboards' && a === 'uid') {
       return signedIn('/api/dashboards/uid/:uid', () => this.dashboardApi.byUid(b!));
     }
+    if (method === 'GET' && resource === 'folders' && n <= 2) {
+      if (n === 1) return signedIn('/api/folders/', () => this.dashboardApi.folders(url.searchParams));
+      return signedIn('/api/folders/:uid', () => this.dashboardApi.folder(a!));
+    }
+    if (resource === 'library-elements') {
+      if (method === 'GET' && n === 2) return signedIn('/api/library-elements/:uid', () => this.dashboardApi.libraryElement(a!));
+      if (method === 'POST' && n === 1) {
+        return signedIn('/api/library-elements/', (id) => (id.role === 'Viewer' ? accessDenied('library.panels:create') : this.dashboardApi.createLibraryElement(body)));
+      }
+    }
     if (method === 'GET' && n === 2 && resource === 'frontend' && a === 'settings') {
       return { handler: '/api/frontend/settings/', anonymous: true, run: () => this.frontendSettings() };
     }
@@ -421,7 +480,10 @@ export class GrafanaSim {
    */
   private reloadRoute(identity: Identity, what: 'datasources' | 'dashboards' | 'plugins'): Reply {
     if (!identity.grafanaAdmin) return accessDenied('provisioning:reload');
-    if (what === 'dashboards') return json(200, { message: 'Dashboards config reloaded' });
+    if (what === 'dashboards') {
+      this.reloadDashboards();
+      return json(200, { message: 'Dashboards config reloaded' });
+    }
     if (what === 'plugins') return json(200, { message: 'Plugins config reloaded' });
     const { error } = this.reloadDatasources();
     if (error) return { ...json(500, { message: 'Internal Server Error' }), logError: error };
