@@ -37,7 +37,7 @@ function selectObjects(store: ObjectStore, type: ResourceType, namespace: string
   }
   const inScope = (obj: KubeObject) => !type.namespaced || namespace === undefined || obj.metadata.namespace === namespace;
   const matches = (obj: KubeObject) => inScope(obj) && matchLabels(obj.metadata.labels) && matchFields(obj);
-  return { objects: store.list(type.kind, type.namespaced ? namespace : undefined).filter(matches), matches };
+  return { objects: store.select(type.kind, type.namespaced ? namespace : undefined, matches), matches };
 }
 
 export function getObject(store: ObjectStore, type: ResourceType, namespace: string | undefined, name: string): KubeObject {

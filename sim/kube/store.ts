@@ -116,8 +116,13 @@ export class ObjectStore implements ClusterView {
 
   list(kind: string, namespace?: string, labelSelector?: string): KubeObject[] {
     const match = parseLabelSelector(labelSelector);
+    return this.select(kind, namespace, (o) => match(o.metadata.labels));
+  }
+
+  /** Copies of the objects `keep` takes, chosen among the stored ones (only those are copied). */
+  select(kind: string, namespace: string | undefined, keep: (live: Readonly<KubeObject>) => boolean): KubeObject[] {
     return this.liveList(kind, namespace)
-      .filter((o) => match(o.metadata.labels))
+      .filter(keep)
       .map((o) => structuredClone(o));
   }
 
@@ -129,9 +134,10 @@ export class ObjectStore implements ClusterView {
   private liveList(kind: string, namespace?: string): KubeObject[] {
     const all = [...(this.objects.get(kind)?.values() ?? [])];
     const inScope = namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
-    return inScope.sort((a, b) =>
-      keyOf(a.metadata.namespace, a.metadata.name).localeCompare(keyOf(b.metadata.namespace, b.metadata.name)),
-    );
+    // In the order of their keys, byte by byte, as etcd's range reads return them (and so the
+    // API server's lists): not a locale's collation.
+    const keyed = inScope.map((o) => ({ o, key: keyOf(o.metadata.namespace, o.metadata.name) }));
+    return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.o);
   }
 
   // ---- writes ------------------------------------------------------------------------------
