@@ -8,7 +8,10 @@
  * value carries the evaluation time, not the sample's. So each vector selector of the query
  * (found with the Prometheus UI's PromQL grammar) is asked for `max(timestamp(selector))`, which
  * Prometheus answers with the samples' own timestamps, and the age is reckoned on Prometheus's
- * clock (its evaluation time), not the runner's.
+ * clock (its evaluation time), not the runner's. The series Prometheus writes itself at each
+ * scrape (`up`, `scrape_*`) carry the scrape's time, so they are as fresh as the last scrape,
+ * which prometheus-targets judges: a query of only those (the default `up{job=…}`) is not asked
+ * again, and the configuration is read only when a selector is to be judged.
  */
 import { DEFAULT_INTERVAL, durationMs, formatDuration, type PromConfig } from '../diagnose/prometheus/config.js';
 import type { PrometheusClient } from '../prometheus.js';
@@ -18,6 +21,8 @@ import type { ClusterView } from '../view.js';
 export const INTERVALS = 3;
 /** Selectors of one query asked for their newest sample, at most. */
 export const MAX_SELECTORS = 5;
+/** The series Prometheus adds for every target at each scrape, stamped with the scrape's time (scrape/scrape.go, report). */
+const SCRAPE_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
 
 export type SampleAgeLimit =
   | { readonly ms: number; /** How it was set: `max-sample-age`, or `3 × scrape_interval 15s of job kubernetes-pods`. */ readonly source: string }
@@ -54,25 +59,40 @@ export async function sampleAgeLimit(given: number | undefined, job: string, vie
   return { ms: INTERVALS * durationMs(longest.interval), source: `${INTERVALS} × scrape_interval ${longest.interval} of ${where}` };
 }
 
+export interface Selector {
+  /** As written: `http_requests_total{job="x"}`. */
+  readonly text: string;
+  /** Its metric name (the identifier, or a `__name__="…"` matcher); undefined: any. */
+  readonly metric?: string;
+}
+
 /**
- * The vector selectors of `query` as written (`http_requests_total{job="x"}`), without those read
- * at another time than now (under `offset` or `@`); undefined when the grammar does not parse it.
+ * The vector selectors of `query` (once each), without those read at another time than now
+ * (under `offset` or `@`); undefined when the grammar does not parse it.
  */
-export async function selectorsOf(query: string): Promise<string[] | undefined> {
-  // The grammar is loaded only when a query is judged.
+export async function selectorsOf(query: string): Promise<Selector[] | undefined> {
+  // The grammar is loaded only when a query returned series.
   const { parser } = await import('@prometheus-io/lezer-promql');
   const tree = parser.parse(query);
-  const found: string[] = [];
+  const found = new Map<string, Selector>();
   let broken = false;
   tree.iterate({
     enter(node) {
       if (node.type.isError) broken = true;
       if (node.name !== 'VectorSelector') return;
       for (let up = node.node.parent; up; up = up.parent) if (up.name === 'OffsetExpr' || up.name === 'StepInvariantExpr') return;
-      found.push(query.slice(node.from, node.to).trim());
+      const text = query.slice(node.from, node.to).trim();
+      const identifier = node.node.getChild('Identifier');
+      let metric = identifier ? query.slice(identifier.from, identifier.to) : undefined;
+      for (const m of node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
+        const name = m.getChild('LabelName');
+        const literal = m.getChild('StringLiteral');
+        if (name && literal && m.getChild('MatchOp')?.getChild('EqlSingle') && query.slice(name.from, name.to) === '__name__') metric = query.slice(literal.from + 1, literal.to - 1);
+      }
+      found.set(text, { text, ...(metric ? { metric } : {}) });
     },
   });
-  return broken ? undefined : [...new Set(found)];
+  return broken ? undefined : [...found.values()];
 }
 
 export type Freshness =
@@ -81,13 +101,23 @@ export type Freshness =
   | { readonly kind: 'unjudged'; readonly why: string };
 
 /**
- * How old the newest sample of each selector of `query` is; stale when one selector's is older
- * than `limitMs` (the stalest is named). Selectors that select nothing now are left out.
+ * The selectors of `query` whose freshness says something (not Prometheus's own scrape series),
+ * or why there are none.
  */
-export async function freshnessOf(query: string, limitMs: number, prometheus: PrometheusClient, signal?: AbortSignal): Promise<Freshness> {
+export async function judgedSelectors(query: string): Promise<{ readonly selectors: readonly string[] } | { readonly selectors?: undefined; readonly why: string }> {
   const selectors = await selectorsOf(query);
-  if (selectors === undefined) return { kind: 'unjudged', why: 'the query could not be parsed to find its selectors' };
-  if (!selectors.length) return { kind: 'unjudged', why: 'the query reads no series at the current time (no selector without offset or @)' };
+  if (selectors === undefined) return { why: 'the query could not be parsed to find its selectors' };
+  if (!selectors.length) return { why: 'the query reads no series at the current time (no selector without offset or @)' };
+  const judged = selectors.filter((s) => !(s.metric && SCRAPE_SERIES.has(s.metric)));
+  if (!judged.length) return { why: 'the query reads only series Prometheus writes at each scrape (up, scrape_*), as fresh as the last scrape (see prometheus-targets)' };
+  return { selectors: judged.map((s) => s.text) };
+}
+
+/**
+ * How old the newest sample of each of `selectors` is; stale when one selector's is older than
+ * `limitMs` (the stalest is named). Selectors that select nothing now are left out.
+ */
+export async function freshnessOf(selectors: readonly string[], limitMs: number, prometheus: PrometheusClient, signal?: AbortSignal): Promise<Freshness> {
   const asked = selectors.slice(0, MAX_SELECTORS);
   const newest = await Promise.all(asked.map(async (selector) => ({ selector, sample: await prometheus.newestSample(selector, signal) })));
   const ages = newest.flatMap(({ selector, sample }) => (sample ? [{ selector, ageMs: Math.max(0, Math.round((sample.evaluatedAt - sample.sampleTime) * 1000)) }] : []));

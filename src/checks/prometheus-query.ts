@@ -3,7 +3,7 @@
  * sample is younger than `max-sample-age` (see freshness.ts).
  */
 import { fail, pass, type Check } from './check.js';
-import { formatAge, freshnessOf, sampleAgeLimit } from './freshness.js';
+import { formatAge, freshnessOf, judgedSelectors, sampleAgeLimit } from './freshness.js';
 import { PROMETHEUS_NEEDS } from './prometheus-api.js';
 
 export const prometheusQuery: Check = {
@@ -21,11 +21,15 @@ export const prometheusQuery: Check = {
       );
     }
     const returned = `${query} returned ${series.length} series from Prometheus`;
-    // Read only now: a query without series has no sample to judge.
+    const notChecked = (why: string, extra: Record<string, unknown> = {}) => pass(returned, { details: { series: series.length, freshness: `not checked: ${why}`, ...extra } });
+    if (settings.maxSampleAgeMs === 0) return notChecked('max-sample-age is 0');
+    // The configuration is read only when there is a selector to judge.
+    const judged = await judgedSelectors(query);
+    if (judged.selectors === undefined) return notChecked(judged.why);
     const limit = await sampleAgeLimit(settings.maxSampleAgeMs, stack.expect.scrapeJob, view);
-    if (limit.ms === undefined) return pass(returned, { details: { series: series.length, freshness: `not checked: ${limit.off}` } });
-    const fresh = await freshnessOf(query, limit.ms, prometheus, signal);
-    if (fresh.kind === 'unjudged') return pass(returned, { details: { series: series.length, freshness: `not checked: ${fresh.why}`, maxSampleAgeMs: limit.ms } });
+    if (limit.ms === undefined) return notChecked(limit.off);
+    const fresh = await freshnessOf(judged.selectors, limit.ms, prometheus, signal);
+    if (fresh.kind === 'unjudged') return notChecked(fresh.why, { maxSampleAgeMs: limit.ms });
     if (fresh.kind === 'fresh') {
       return pass(`${returned}, newest sample ${formatAge(fresh.ageMs)} old`, { details: { series: series.length, newestSampleAgeMs: fresh.ageMs, maxSampleAgeMs: limit.ms, maxSampleAgeSource: limit.source } });
     }
