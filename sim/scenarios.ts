@@ -151,6 +151,21 @@ export const SCENARIOS: readonly Scenario[] = [
     ),
   },
   {
+    name: 'stale-series',
+    description:
+      "backend-api relays its worker's taskflow_worker_tasks_processed_total stamped with the worker's clock, 2.5 minutes behind: Prometheus keeps the explicit timestamps (honor_timestamps is true by default), the target is UP, and the newest sample of the query is old",
+    workloads: ({ exporters }) => {
+      // Older than the default limit (3 × the scrape_interval: 45 s with TaskFlow's 15 s, 3 s with
+      // the simulator's 1 s), within the 5 m lookback of an instant query (so the series is
+      // returned), and well within the hour the head accepts (older samples are dropped: "Error
+      // on ingesting samples that are too old or are too far into the future").
+      for (const [pod, exporter] of exporters) {
+        if (pod.startsWith('backend-api-')) exporter.relayStamped('taskflow_worker_tasks_processed_total', 'Tasks the worker processed, as it last reported them.', 150_000);
+      }
+    },
+    inputs: { query: 'taskflow_worker_tasks_processed_total{job="kubernetes-pods"}' },
+  },
+  {
     name: 'just-deployed',
     description: 'a stack deployed seconds ago: the apps start a few seconds after the check',
     holdApps: true,

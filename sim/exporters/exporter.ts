@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { EXPOSITION_CONTENT_TYPE, renderFamilies } from './exposition.js';
+import { EXPOSITION_CONTENT_TYPE, renderFamilies, type MetricFamily } from './exposition.js';
 import { assertLoopback } from './net.js';
 import { createWorkload, type AnyExporterKind, type StackWorkloadContext } from './workloads.js';
 
@@ -35,6 +35,14 @@ export interface Exporter {
   port: number;
   stop(): Promise<void>;
   setDown(down: boolean, mode?: DownMode): void;
+  /**
+   * From now on also exposes the counter `name`, a value the app relays from elsewhere (a worker
+   * reporting to it) with the time it was taken there as an explicit timestamp, `lagMs` in the
+   * past (that worker's clock is behind). The target stays UP; what Prometheus stores of `name`
+   * is `lagMs` old. A family new to the scrape, so no sample of it was stored at the scrape's
+   * time before (an older sample of a series that has a newer one is dropped as out of order).
+   */
+  relayStamped(name: string, help: string, lagMs: number): void;
 }
 
 const LANDING: Record<AnyExporterKind, string> = {
@@ -68,6 +76,7 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
   const workload = createWorkload(opts.kind, Date.now(), opts.context);
   const health = HEALTH[opts.kind] ?? {};
   let down: DownMode | undefined;
+  const relayed: { name: string; help: string; lagMs: number; value: number }[] = [];
   const sockets = new Set<Socket>();
 
   const server = http.createServer((req, res) => {
@@ -82,7 +91,9 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
         res.end(`${opts.kind}: collecting metrics failed\n`);
         return;
       }
-      const body = renderFamilies(workload.collect(Date.now()));
+      const now = Date.now();
+      const stamped = relayed.map((r): MetricFamily => ({ name: r.name, help: r.help, type: 'counter', samples: [{ value: (r.value += 1), timestampMs: now - r.lagMs }] }));
+      const body = renderFamilies([...workload.collect(now), ...stamped]);
       res.writeHead(200, { 'Content-Type': EXPOSITION_CONTENT_TYPE });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
@@ -120,6 +131,9 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
     url: `http://${address}/metrics`,
     address,
     port,
+    relayStamped(name: string, help: string, lagMs: number) {
+      relayed.push({ name, help, lagMs, value: 0 });
+    },
     setDown(value: boolean, mode: DownMode = 'error') {
       down = value ? mode : undefined;
       if (down === 'reset') for (const socket of sockets) socket.destroy();

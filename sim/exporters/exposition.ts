@@ -1,6 +1,10 @@
 /**
  * Prometheus text exposition format 0.0.4: metric families rendered as `# HELP`, `# TYPE` and
- * sample lines.
+ * sample lines. A sample line may end with its own timestamp, in milliseconds since the epoch
+ * (`metric{labels} value [timestamp]`, exposition_formats.md); Prometheus then stores the sample
+ * at that time instead of the scrape's when the job honours timestamps (`honor_timestamps`,
+ * true by default), and keeps no staleness tracking for it (scrape/scrape.go: "Bypass staleness
+ * logic if there is an explicit timestamp").
  */
 
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -12,6 +16,8 @@ export interface Sample {
   suffix?: string;
   labels?: Record<string, string>;
   value: number;
+  /** An explicit timestamp (ms since the epoch), written after the value. */
+  timestampMs?: number;
 }
 
 export interface MetricFamily {
@@ -48,7 +54,8 @@ export function renderFamilies(families: MetricFamily[]): string {
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${family.name} ${family.type}`);
     for (const sample of family.samples) {
-      lines.push(`${family.name}${sample.suffix ?? ''}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
+      const stamp = sample.timestampMs === undefined ? '' : ` ${Math.round(sample.timestampMs)}`;
+      lines.push(`${family.name}${sample.suffix ?? ''}${formatLabels(sample.labels)} ${formatValue(sample.value)}${stamp}`);
     }
   }
   return lines.join('\n') + '\n';
