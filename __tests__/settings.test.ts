@@ -79,6 +79,7 @@ describe('defaults', () => {
       'min-targets-up': '1',
       'allow-down-targets': '',
       query: '',
+      'max-sample-age': '',
       wait: '60s',
       'request-timeout': '10s',
       access: 'proxy',
@@ -89,6 +90,7 @@ describe('defaults', () => {
       'skip-checks': '',
       'fail-on-warning': 'false',
       'report-path': '',
+      'junit-path': '',
       manifests: '',
       dashboards: 'all',
     });
@@ -119,6 +121,7 @@ describe('defaults', () => {
       minTargetsUp: 1,
       allowDownTargets: [],
       query: undefined,
+      maxSampleAgeMs: undefined,
       waitMs: 60_000,
       requestTimeoutMs: 10_000,
       access: 'proxy',
@@ -129,6 +132,7 @@ describe('defaults', () => {
       skipChecks: [],
       failOnWarning: false,
       reportPath: '',
+      junitPath: '',
       manifests: '',
       dashboards: { mode: 'all' },
     });
@@ -175,6 +179,7 @@ describe('defaults', () => {
       'scrape-job': 'pods',
       query: 'sum(up)',
       'report-path': 'out/report.json',
+      'junit-path': 'out/junit.xml',
       manifests: 'k8s/**/*.yaml, charts/*.yml',
     });
     expect(s).toMatchObject({
@@ -185,7 +190,16 @@ describe('defaults', () => {
       scrapeJob: 'pods',
       query: 'sum(up)',
       reportPath: 'out/report.json',
+      junitPath: 'out/junit.xml',
     });
+  });
+
+  it('reads max-sample-age as a duration: 0 turns freshness off, a bad value names the input', () => {
+    expect(parse({ 'max-sample-age': '2m' }).maxSampleAgeMs).toBe(120_000);
+    expect(parse({ 'max-sample-age': '45' }).maxSampleAgeMs).toBe(45_000);
+    expect(parse({ 'max-sample-age': '0' }).maxSampleAgeMs).toBe(0);
+    expect(() => parse({ 'max-sample-age': 'fresh' })).toThrow('"fresh" is not a duration');
+    expect(() => parse({ 'max-sample-age': 'fresh' })).toThrow(expect.objectContaining({ input: 'max-sample-age' }));
   });
 });
 

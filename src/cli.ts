@@ -3,8 +3,8 @@
  * inputs (`--namespace taskflow`); `--kubeconfig` also takes a file path. Exit codes: 0 all
  * checks passed, 1 a check failed, 2 bad input (or an unreadable kubeconfig).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MfcError, SettingsError } from './errors.js';
 import { renderTable, type Lang } from './render/table.js';
@@ -63,6 +63,12 @@ export async function cli(argv: readonly string[], io: CliIO): Promise<number> {
       onNote: (note) => io.stderr(`metrics-flow-check: manifests: ${note}\n`),
     });
     if (settings.reportPath) writeReport(report, settings.reportPath);
+    if (settings.junitPath) {
+      // Loaded only when asked for.
+      const { renderJunit } = await import('./render/junit.js');
+      mkdirSync(dirname(resolve(settings.junitPath)), { recursive: true });
+      writeFileSync(settings.junitPath, renderJunit(report, { failOnWarning: settings.failOnWarning }), { mode: 0o644 });
+    }
     io.stdout(renderTable(report, { color, lang: lang as Lang }));
     return report.result === 'passed' ? EXIT.passed : EXIT.failed;
   } catch (err) {

@@ -2,8 +2,9 @@
  * The GitHub Action: inputs → engine → job summary, annotations, outputs, JSON report, and a
  * failed step when the flow is broken.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as core from '@actions/core';
 import { MfcError } from './errors.js';
 import { annotationsFor } from './render/annotations.js';
@@ -12,7 +13,7 @@ import { renderSummaryMarkdown } from './render/summary.js';
 import { secrets } from './secrets.js';
 import { parseSettings } from './settings.js';
 import { describeStack } from './stack/describe.js';
-import type { CheckResult } from './types.js';
+import type { CheckResult, Report } from './types.js';
 
 const SECRET_INPUTS = ['kubeconfig', 'grafana-password', 'grafana-token'];
 
@@ -39,6 +40,7 @@ export async function run(): Promise<void> {
     if (report.rootCause) core.info(`Root cause (${report.rootCause.checkId}): ${report.rootCause.cause}`);
     const reportPath = settings.reportPath || join(process.env.RUNNER_TEMP || tmpdir(), 'metrics-flow-check-report.json');
     writeReport(report, reportPath);
+    if (settings.junitPath) writeJunit(await import('./render/junit.js'), report, settings.junitPath, settings.failOnWarning);
     for (const [name, value] of Object.entries(outputsFor(report, reportPath))) core.setOutput(name, value);
     for (const a of annotationsFor(report)) {
       const properties = { title: a.title, ...(a.file ? { file: a.file, startLine: a.startLine } : {}) };
@@ -53,6 +55,12 @@ export async function run(): Promise<void> {
   } catch (err) {
     core.setFailed(secrets.redact(errorMessage(err)));
   }
+}
+
+/** The report as JUnit XML, beside the JSON one (the renderer is loaded only when junit-path is set). */
+function writeJunit(junit: typeof import('./render/junit.js'), report: Report, path: string, failOnWarning: boolean): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, junit.renderJunit(report, { failOnWarning }), { mode: 0o644 });
 }
 
 function errorMessage(err: unknown): string {

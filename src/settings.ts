@@ -53,6 +53,7 @@ export const DEFAULTS = Object.freeze({
   'skip-checks': '',
   'fail-on-warning': 'false',
   'report-path': '',
+  'junit-path': '',
   manifests: '',
   dashboards: 'all',
 } as const satisfies Record<string, string>);
@@ -147,6 +148,7 @@ export function parseSettings(read: InputReader): Settings {
     skipChecks: parseSkipChecks(input('skip-checks')),
     failOnWarning: parseBoolean(input('fail-on-warning'), 'fail-on-warning'),
     reportPath: input('report-path'),
+    junitPath: input('junit-path'),
     manifests: input('manifests'),
     dashboards: parseDashboards(input('dashboards')),
   });

@@ -114,6 +114,8 @@ export interface Settings {
   readonly skipChecks: readonly CheckId[];
   readonly failOnWarning: boolean;
   readonly reportPath: string;
+  /** Also write the report as JUnit XML to this file; empty: not written. */
+  readonly junitPath: string;
   /** Glob(s) of the user's Kubernetes YAML files, to point hints at a file and line; empty: none. */
   readonly manifests: string;
   /** The dashboards the `dashboards` check runs. */
