@@ -69,6 +69,51 @@ const revokeFromAction = (resource: string) =>
       .filter((r: { resources: string[] }) => r.resources.length);
   });
 
+/**
+ * A dashboard ConfigMap `grafana-dashboard-<name>` (key `<name>.json`) mounted by the TaskFlow
+ * Grafana Deployment under its dashboard provider's path, as 21-grafana-dashboards.yaml mounts its
+ * own: Grafana provisions it at start like the shipped one.
+ */
+function taskflowDashboard(name: string, model: Record<string, unknown>) {
+  const configMap: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `grafana-dashboard-${name}`, namespace: 'taskflow', labels: { app: 'grafana' } },
+    data: { [`${name}.json`]: JSON.stringify(model, null, 2) },
+  };
+  return compose(
+    (objects: KubeObject[]) => [...objects, configMap],
+    editing('Deployment', 'grafana', (d) => {
+      const spec = d.spec.template.spec;
+      spec.volumes.push({ name: `grafana-dashboard-${name}`, configMap: { name: `grafana-dashboard-${name}` } });
+      const grafana = spec.containers.find((c: { name: string }) => c.name === 'grafana');
+      grafana.volumeMounts.push({ name: `grafana-dashboard-${name}`, mountPath: `/etc/grafana/dashboards/taskflow/${name}`, readOnly: true });
+    }),
+  );
+}
+
+/** A TaskFlow dashboard of one time-series panel running `expr` (on `datasource`, else the default one). */
+function onePanelDashboard(uid: string, title: string, panelTitle: string, expr: string, datasource?: { type: string; uid: string }) {
+  return {
+    uid,
+    title,
+    tags: ['taskflow'],
+    schemaVersion: 39,
+    time: { from: 'now-1h', to: 'now' },
+    templating: { list: [] },
+    panels: [
+      {
+        id: 1,
+        type: 'timeseries',
+        title: panelTitle,
+        gridPos: { h: 8, w: 24, x: 0, y: 0 },
+        ...(datasource ? { datasource } : {}),
+        targets: [{ refId: 'A', ...(datasource ? { datasource } : {}), expr }],
+      },
+    ],
+  };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'healthy', description: 'TaskFlow as the seed guide fixes it: metrics flow Prometheus → Grafana' },
   {
@@ -169,6 +214,32 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'just-deployed',
     description: 'a stack deployed seconds ago: the apps start a few seconds after the check',
     holdApps: true,
+  },  {
+    name: 'dashboard-missing-metric',
+    description:
+      'a TaskFlow dashboard (uid taskflow-containers) whose panel queries container_cpu_usage_seconds_total, the seed guide\'s cAdvisor query: no TaskFlow target exports it (it comes from the kubelet), so the panel has no data',
+    manifests: taskflowDashboard(
+      'containers',
+      onePanelDashboard('taskflow-containers', 'TaskFlow / Containers', 'Container CPU', 'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="taskflow"}[$__rate_interval]))'),
+    ),
+  },
+  {
+    name: 'dashboard-missing-datasource',
+    description:
+      'a TaskFlow dashboard (uid taskflow-imported) imported from another Grafana: its panel names datasource uid P1809F7CD0C75ACF3, which this Grafana does not have',
+    manifests: taskflowDashboard(
+      'imported',
+      onePanelDashboard('taskflow-imported', 'TaskFlow / Imported', 'Pods up', 'up{job="kubernetes-pods"}', { type: 'prometheus', uid: 'P1809F7CD0C75ACF3' }),
+    ),
+  },
+  {
+    name: 'dashboard-zero-errors',
+    description:
+      'a TaskFlow dashboard (uid taskflow-errors) whose panel charts the backend\'s 5xx responses: the backend answers none (its http_requests_total has status 200, 201, 204, 400 and 404 only), so the panel is legitimately empty',
+    manifests: taskflowDashboard(
+      'errors',
+      onePanelDashboard('taskflow-errors', 'TaskFlow / Errors', '5xx responses per second', 'sum by (endpoint) (rate(http_requests_total{job="kubernetes-pods", status=~"5.."}[$__rate_interval]))'),
+    ),
   },
 ];
 
@@ -200,6 +271,48 @@ const adding =
 /** The community grafana chart's objects (release grafana), for a second Grafana beside another stack's. */
 function chartGrafana(): KubeObject[] {
   return stackManifests('prometheus-grafana-charts').filter((o) => /grafana/.test(o.metadata.name) && o.kind !== 'Namespace');
+}
+
+/** The library panel of kube-prometheus-stack-dashboard-library-panel: node load, on the `datasource` variable. */
+const NODE_LOAD_PANEL = {
+  uid: 'kps-node-load',
+  name: 'Node load',
+  model: {
+    type: 'timeseries',
+    title: 'Node load',
+    description: 'load1, load5, load15 of the node',
+    datasource: { type: 'prometheus', uid: '${datasource}' },
+    targets: [
+      { refId: 'A', datasource: { type: 'prometheus', uid: '${datasource}' }, expr: 'node_load1{job="node-exporter", instance="$instance"}', legendFormat: '1m' },
+      { refId: 'B', datasource: { type: 'prometheus', uid: '${datasource}' }, expr: 'node_load15{job="node-exporter", instance="$instance"}', legendFormat: '15m' },
+    ],
+  },
+};
+
+/** A dashboard ConfigMap the kps dashboard sidecar picks up (label grafana_dashboard: "1"), linking NODE_LOAD_PANEL. */
+function kpsLibraryPanelDashboard(): KubeObject[] {
+  const model = {
+    uid: 'kps-node-load',
+    title: 'Node Exporter / Load',
+    tags: ['node-exporter-mixin'],
+    schemaVersion: 39,
+    time: { from: 'now-1h', to: 'now' },
+    templating: {
+      list: [
+        { name: 'datasource', type: 'datasource', query: 'prometheus', current: { text: 'default', value: 'default' } },
+        { name: 'instance', type: 'query', datasource: { type: 'prometheus', uid: '${datasource}' }, query: 'label_values(node_uname_info{job="node-exporter"}, instance)', refresh: 2 },
+      ],
+    },
+    panels: [{ id: 1, gridPos: { h: 8, w: 24, x: 0, y: 0 }, libraryPanel: { uid: NODE_LOAD_PANEL.uid, name: NODE_LOAD_PANEL.name } }],
+  };
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kps-node-load-dashboard', namespace: 'monitoring', labels: { grafana_dashboard: '1' } },
+      data: { 'node-load.json': JSON.stringify(model, null, 2) },
+    },
+  ];
 }
 
 /** Scenarios on the stacks teams run besides TaskFlow, each loaded from examples/<stack>. */
@@ -261,6 +374,16 @@ export const STACK_SCENARIOS: readonly Scenario[] = [
         restartCount: 6,
         waiting: { reason: 'CrashLoopBackOff', message: 'back-off 5m0s restarting failed container=grafana' },
       });
+    },
+  },
+  {
+    name: 'kube-prometheus-stack-dashboard-library-panel',
+    stack: 'kube-prometheus-stack',
+    description:
+      'a team\'s dashboard ConfigMap (label grafana_dashboard: "1", uid kps-node-load) whose panel links the library panel kps-node-load, which someone created in Grafana (file provisioning cannot create library panels)',
+    manifests: adding(kpsLibraryPanelDashboard),
+    workloads: ({ grafanas }) => {
+      for (const pod of grafanas) pod.grafana.createLibraryPanel(NODE_LOAD_PANEL);
     },
   },
 ];
