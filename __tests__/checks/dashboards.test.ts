@@ -94,7 +94,7 @@ describe('dashboards', () => {
     ]);
     const first = JSON.parse(sent[0]?.body ?? '{}') as { from: string; to: string; queries: Record<string, unknown>[] };
     expect(first).toMatchObject({ from: 'now-1h', to: 'now' });
-    expect(first.queries[0]).toMatchObject({ refId: 'A', datasource: { type: 'prometheus', uid: UID }, range: true, instant: false, maxDataPoints: 960, intervalMs: 15000 });
+    expect(first.queries[0]).toMatchObject({ refId: 'A', datasource: { type: 'prometheus', uid: UID }, range: true, instant: false, maxDataPoints: 960, intervalMs: 5000 });
   });
 
   it('passes saying so when Grafana has no dashboard, and runs nothing with dashboards: none', async () => {

@@ -55,8 +55,10 @@ describe('time', () => {
     expect(parseTime('now-1d/d', now)).toBe(Date.parse('2025-12-31T00:00:00Z'));
     const range = dashboardRange({ from: 'now-1h', to: 'now' }, now);
     expect(range).toMatchObject({ from: 'now-1h', to: 'now', fromMs: now - 3_600_000, toMs: now });
-    // A full-width panel: 1920 points over an hour → 1.875 s, never below the 15 s floor.
-    expect(panelInterval(range, { width: 24 }, undefined)).toEqual({ intervalMs: 15000, maxDataPoints: 1920 });
+    // A full-width panel: 1920 points over an hour → 1.875 s, rounded to 2 s; a min interval raises it.
+    expect(panelInterval(range, { width: 24 }, undefined)).toEqual({ intervalMs: 2000, maxDataPoints: 1920 });
+    expect(panelInterval(range, { width: 24, interval: '30s' }, undefined)).toEqual({ intervalMs: 30000, maxDataPoints: 1920 });
+    expect(panelInterval(range, { width: 24 }, '1m')).toEqual({ intervalMs: 60000, maxDataPoints: 1920 });
     expect(panelInterval(dashboardRange({ from: 'now-7d' }, now), { maxDataPoints: 100 }, undefined)).toEqual({ intervalMs: 3_600_000 * 2, maxDataPoints: 100 });
   });
 });

@@ -28,7 +28,7 @@ describe('broken Grafana side', () => {
     const run = await runScenario('seed-bug');
     expect(run.exitCode).toBe(1);
     expect(run.outputs).toMatchObject({ result: 'failed', 'failed-checks': 'datasource-configmap,datasource-mounted,grafana-datasource' });
-    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query']);
+    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query', 'dashboards']);
     expect(failedAnnotations(run)).toEqual(['datasource-configmap', 'datasource-mounted', 'grafana-datasource']);
     expect(run.summary).toMatch(/^## ❌ Metrics do not flow/);
     expect(run.summary).toContain('ConfigMap taskflow/grafana-datasources does not exist');
@@ -84,7 +84,7 @@ describe('broken Grafana side', () => {
     const failed = run.outputs['failed-checks']?.split(',');
     expect(failed).toEqual(['grafana-pod', 'grafana-api']);
     // The chain's first broken link decides: nothing is asked of a Grafana that does not run.
-    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource', 'grafana-datasource-health', 'grafana-query']);
+    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource', 'grafana-datasource-health', 'grafana-query', 'dashboards']);
     expect(run.summary).toContain('CrashLoopBackOff (7 restarts)');
     expect(run.summary).toContain('no endpoints available for service');
     expect(rootCause(run)).toMatchObject({ checkId: 'grafana-pod' });
@@ -95,7 +95,7 @@ describe('broken Grafana side', () => {
   it('the Grafana password is wrong: the user name is named, the password never; the fix points at the Secret', async () => {
     const run = await runScenario('wrong-grafana-password', { manifests: true });
     expect(run.outputs['failed-checks']).toBe('grafana-datasource');
-    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query']);
+    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query', 'dashboards']);
     expect(run.summary).toContain('Grafana rejected user "admin"');
     expect(run.summary).toContain('Invalid username or password');
     const file = 'k8s/deployment-grafana.yaml';
@@ -155,7 +155,7 @@ describe('broken Prometheus side', () => {
 
   it("the action's token may not read ConfigMaps: cluster-access fails naming the rule, the rest is skipped", async () => {
     const run = await runScenario('token-no-configmaps', { settle: false });
-    expect(run.outputs).toMatchObject({ result: 'failed', 'failed-checks': 'cluster-access', skipped: '12' });
+    expect(run.outputs).toMatchObject({ result: 'failed', 'failed-checks': 'cluster-access', skipped: '13' });
     expect(run.summary).toContain('may not get configmaps in namespace taskflow');
     expect(run.summary).toContain('resources: ["configmaps"]');
     expect(rootCause(run)).toMatchObject({ checkId: 'cluster-access' });

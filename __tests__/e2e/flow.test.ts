@@ -10,16 +10,16 @@ describe('metrics flow', () => {
   it('passes on the healthy TaskFlow stack: every check, outputs, summary, banner-free annotations', async () => {
     const run = await runScenario('healthy');
     expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ result: 'passed', passed: '13', failed: '0', warnings: '0', skipped: '0', 'failed-checks': '' });
-    expect(Object.keys(run.statuses)).toHaveLength(13);
+    expect(run.outputs).toMatchObject({ result: 'passed', passed: '14', failed: '0', warnings: '0', skipped: '0', 'failed-checks': '' });
+    expect(Object.keys(run.statuses)).toHaveLength(14);
     expect(idsWith(run, 'pass')).toEqual(Object.keys(run.statuses));
     expect(run.summary).toMatch(/^## ✅ Metrics flow Prometheus → Grafana/);
     expect(run.summary).toContain('Grafana\'s test of "Prometheus" passed');
     expect(run.summary).toMatch(/job kubernetes-pods: 3 of 3 targets UP/);
     expect(run.annotations).toEqual([]);
-    // Asked once, and little: discovery's reads serve the first attempt, one rules review covers the namespace.
+    // Asked once, and little: discovery's reads serve the first attempt, one rules review covers the namespace; dashboards adds Grafana's search.
     const asked = run.cluster.api.requestLog.filter((r) => r.user === run.cluster.actionUser);
-    expect(asked.length).toBeLessThanOrEqual(14);
+    expect(asked.length).toBeLessThanOrEqual(15);
     const reads = asked.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query}`);
     expect(reads.filter((r, i) => reads.indexOf(r) !== i)).toEqual([]);
     expect(asked.filter((r) => r.resource === 'selfsubjectaccessreviews')).toEqual([]);
@@ -51,7 +51,7 @@ describe('metrics flow', () => {
   it('fails on warnings too with fail-on-warning', async () => {
     const run = await runScenario('token-no-exec', { during: editedAfterStart, inputs: { 'fail-on-warning': 'true' } });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs).toMatchObject({ result: 'failed', passed: '12', failed: '0', warnings: '1', 'failed-checks': '' });
+    expect(run.outputs).toMatchObject({ result: 'failed', passed: '13', failed: '0', warnings: '1', 'failed-checks': '' });
     expect(run.statuses['datasource-mounted']).toBe('warn');
     // The step fails because of the warning, and says so.
     expect(run.annotations.filter((a) => !a.title)).toEqual([expect.objectContaining({ level: 'error', message: 'Metrics do not flow Prometheus → Grafana: warnings (fail-on-warning)' })]);

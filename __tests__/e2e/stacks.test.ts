@@ -17,7 +17,7 @@ describe('healthy stacks pass with zero configuration', () => {
     const run = await runScenario('kube-prometheus-stack-healthy', { zeroConfig: true });
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'passed', failed: '0', warnings: '0', stack: 'kube-prometheus-stack' });
-    expect(idsWith(run, 'pass')).toHaveLength(13);
+    expect(idsWith(run, 'pass')).toHaveLength(14);
     expect(run.summary).toContain(
       '**Found kube-prometheus-stack: Prometheus monitoring/kps-kube-prometheus-stack-prometheus:9090, 1 pod (Prometheus Operator: monitoring/kps-kube-prometheus-stack-prometheus); Grafana monitoring/kps-grafana:80, 1 pod, datasource sidecar grafana_datasource=1**',
     );
@@ -73,7 +73,7 @@ describe('broken stacks fail naming the cause in their own words', () => {
     const run = await runScenario('kube-prometheus-stack-datasource-unlabelled', { zeroConfig: true });
     expect(run.exitCode).toBe(1);
     expect(run.outputs['failed-checks']).toBe('datasource-configmap,datasource-mounted,grafana-datasource');
-    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query']);
+    expect(idsWith(run, 'skip')).toEqual(['grafana-datasource-health', 'grafana-query', 'dashboards']);
     expect(rootCause(run)).toMatchObject({
       checkId: 'datasource-configmap',
       cause: "ConfigMap monitoring/kps-kube-prometheus-stack-grafana-datasource provisions \"Prometheus\" but does not carry the sidecar's label grafana_datasource=1, so the sidecar grafana-sc-datasources does not copy it into Grafana",

@@ -14,7 +14,7 @@ describe.each(GRAFANAS)('Grafana %s', (grafanaVersion) => {
   it('healthy TaskFlow passes, with zero configuration', async () => {
     const run = await runScenario('healthy', { zeroConfig: true, grafanaVersion });
     expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ result: 'passed', passed: '13' });
+    expect(run.outputs).toMatchObject({ result: 'passed', passed: '14' });
     expect(run.summary).toContain(`Grafana ${grafanaVersion} answered /api/health`);
     if (grafanaVersion.startsWith('9.')) expect(run.summary).toContain('has no health check for Prometheus datasources; a 1+1 query through Grafana succeeded');
     else expect(run.summary).toContain('Grafana\'s test of "Prometheus" passed');

@@ -61,8 +61,13 @@ function nameSelector(metric: string): string {
   return `{__name__=${JSON.stringify(metric)}}`;
 }
 
+/** A label name as PromQL writes it: bare when it is a classic name (every Prometheus reads those), else quoted (Prometheus 3). */
+function labelName(name: string): string {
+  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? name : JSON.stringify(name);
+}
+
 function selectorWith(metric: string, ms: readonly Matcher[]): string {
-  return `{${[`__name__=${JSON.stringify(metric)}`, ...ms.map((m) => `${JSON.stringify(m.name)}${m.op}${JSON.stringify(m.value)}`)].join(', ')}}`;
+  return `{${[`__name__=${JSON.stringify(metric)}`, ...ms.map((m) => `${labelName(m.name)}${m.op}${JSON.stringify(m.value)}`)].join(', ')}}`;
 }
 
 function list(values: readonly string[], max = 5): string {
@@ -141,6 +146,6 @@ export async function noDataCause(exprs: readonly string[], range: { startSec: n
   return {
     kind: 'empty-result',
     metric: first.metric,
-    cause: `the series exist (${list(named.map((s) => s.metric), 3)}) but the expression's result is empty: a filter or a rate of counters that did not change in the range (nothing happened, e.g. no errors)`,
+    cause: `the series exist in the range (${list(named.map((s) => s.metric), 3)}) but the expression's result is empty: a filter that keeps nothing, a rate of counters that did not change (nothing happened, e.g. no errors), or samples newer than the query's first step (a stack scraped for seconds only)`,
   };
 }

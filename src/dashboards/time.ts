@@ -117,11 +117,12 @@ export function formatDurationMs(ms: number): string {
  * The `intervalMs` and `maxDataPoints` Grafana's frontend sends for a panel: maxDataPoints is the
  * panel's own or its width in pixels (on a 1920-pixel screen), the interval the range divided by
  * it, rounded, and never below the panel's min interval or the datasource's scrape interval
- * (`jsonData.timeInterval`, else 15s).
+ * (`jsonData.timeInterval`) when one is set (Grafana's backend then applies its own floor).
  */
 export function panelInterval(range: TimeRange, panel: { maxDataPoints?: number; width?: number; interval?: string }, dsInterval: string | undefined): { intervalMs: number; maxDataPoints: number } {
   const maxDataPoints = panel.maxDataPoints && panel.maxDataPoints > 0 ? panel.maxDataPoints : Math.max(100, Math.round(((panel.width ?? 12) / 24) * 1920));
-  const lowLimit = (panel.interval && !panel.interval.includes('$') ? parseDurationMs(panel.interval.replace(/^>/, '')) : undefined) ?? (dsInterval ? parseDurationMs(dsInterval) : undefined) ?? 15000;
+  // rangeutil.calculateInterval: no low limit (1 ms) unless the panel or the datasource sets one.
+  const lowLimit = (panel.interval && !panel.interval.includes('$') ? parseDurationMs(panel.interval.replace(/^>/, '')) : undefined) ?? (dsInterval ? parseDurationMs(dsInterval) : undefined) ?? 1;
   const raw = (range.toMs - range.fromMs) / maxDataPoints;
   return { intervalMs: Math.max(lowLimit, roundInterval(raw)), maxDataPoints };
 }

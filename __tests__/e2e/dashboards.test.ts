@@ -1,0 +1,104 @@
+/**
+ * End to end, the bundled action against the simulated cluster whose Grafana serves dashboards:
+ * a panel on a metric no exporter has (warns, fails when that dashboard is named), a panel naming
+ * a datasource uid Grafana lacks (fails), a zero-errors panel (warns). Each scenario runs once the
+ * simulator has it.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { SCENARIOS } from '../../sim/scenarios.js';
+import { runScenario, type ScenarioRun } from '../helpers/e2e.js';
+
+interface Panel {
+  title: string;
+  status: string;
+  problem?: string;
+  cause?: string;
+  queries: { expr: string; series: number }[];
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  status: string;
+  named: boolean;
+  panels: Panel[];
+}
+
+const has = (name: string): boolean => SCENARIOS.some((s) => s.name === name);
+const when = (name: string) => (has(name) ? it : it.skip);
+
+function dashboardsOf(run: ScenarioRun): Dashboard[] {
+  const checks = (run.report?.checks ?? []) as { id: string; dashboards?: Dashboard[] }[];
+  return checks.find((c) => c.id === 'dashboards')?.dashboards ?? [];
+}
+
+function badPanels(run: ScenarioRun): { dashboard: Dashboard; panel: Panel }[] {
+  return dashboardsOf(run).flatMap((dashboard) => dashboard.panels.filter((p) => p.status !== 'pass').map((panel) => ({ dashboard, panel })));
+}
+
+describe('dashboards', () => {
+  when('dashboard-missing-metric')('warns on a panel whose metric no exporter has, naming it and why; fails when that dashboard is named', async () => {
+    const run = await runScenario('dashboard-missing-metric');
+    expect(run.exitCode).toBe(0);
+    expect(run.statuses.dashboards).toBe('warn');
+    const never = badPanels(run).filter(({ panel }) => /was never ingested/.test(panel.cause ?? ''));
+    expect(never).toHaveLength(1);
+    const [bad] = never;
+    expect(bad?.panel).toMatchObject({
+      status: 'warn',
+      problem: 'no data',
+      cause: expect.stringMatching(/^container_\w+ was never ingested: it comes from the kubelet's cAdvisor \(the kubelet job's \/metrics\/cadvisor endpoint\), not the pods/),
+    });
+    expect(run.summary).toContain(`dashboard "${bad?.dashboard.title}" (\`${bad?.dashboard.uid}\``);
+    expect(run.summary).toContain(`| ${bad?.panel.title} |`);
+    expect(run.annotations).toEqual([expect.objectContaining({ level: 'warning', title: 'dashboards' })]);
+
+    const named = await runScenario('dashboard-missing-metric', { inputs: { dashboards: bad?.dashboard.uid ?? '' } });
+    expect(named.exitCode).toBe(1);
+    expect(named.outputs['failed-checks']).toBe('dashboards');
+    expect(dashboardsOf(named).map((d) => [d.uid, d.named, d.status])).toEqual([[bad?.dashboard.uid, true, 'fail']]);
+    const [failed] = badPanels(named);
+    expect(failed?.panel).toMatchObject({ title: bad?.panel.title, status: 'fail', cause: bad?.panel.cause });
+    expect(named.annotations).toEqual(
+      expect.arrayContaining([expect.objectContaining({ level: 'error', title: 'dashboards', message: expect.stringContaining(`Dashboard "${bad?.dashboard.title}" (${bad?.dashboard.uid}): 1 panel failed`) })]),
+    );
+  }, 180_000);
+
+  when('dashboard-missing-datasource')('fails a panel naming a datasource uid Grafana lacks, with the datasources Grafana has', async () => {
+    const run = await runScenario('dashboard-missing-datasource');
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('dashboards');
+    const failed = badPanels(run).filter(({ panel }) => panel.status === 'fail');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const { panel } of failed) {
+      expect(panel.problem).toMatch(/^Datasource \S+ was not found$/);
+      expect(panel.cause).toContain('Grafana has "Prometheus"');
+    }
+    const report = (run.report?.checks ?? []) as { id: string; reason?: { code: string; missingDatasources: string[] } }[];
+    const reason = report.find((c) => c.id === 'dashboards')?.reason;
+    expect(reason?.code).toBe('dashboards.failed');
+    expect(failed[0]?.panel.problem).toBe(`Datasource ${reason?.missingDatasources[0]} was not found`);
+    expect(run.summary).toContain(`| ${failed[0]?.panel.title} | `);
+  }, 120_000);
+
+  when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {
+    const run = await runScenario('dashboard-zero-errors');
+    expect(run.exitCode).toBe(0);
+    expect(run.statuses.dashboards).toBe('warn');
+    const zero = badPanels(run).filter(({ panel }) => /5\.\./.test(panel.queries[0]?.expr ?? ''));
+    expect(zero.length).toBeGreaterThan(0);
+    for (const { panel } of zero) {
+      expect(panel).toMatchObject({ status: 'warn', problem: 'no data', cause: expect.stringMatching(/^no http_requests_total series has status=~"5\.\.": its status values are "200"/) });
+    }
+  }, 120_000);
+
+  it('never fails on the healthy stack, saying what it ran', async () => {
+    const run = await runScenario('healthy');
+    expect(run.exitCode).toBe(0);
+    expect(['pass', 'warn']).toContain(run.statuses.dashboards);
+    const checks = (run.report?.checks ?? []) as { id: string; summary: string; details?: Record<string, number> }[];
+    const check = checks.find((c) => c.id === 'dashboards');
+    const ran = dashboardsOf(run);
+    expect(check?.summary).toMatch(ran.length ? new RegExp(`^${ran.length} dashboards?, ${check?.details?.panels} panels?, ${check?.details?.queries} quer(y|ies): `) : /^Grafana has no dashboard with a Prometheus panel: nothing to run$/);
+    expect(badPanels(run).filter(({ panel }) => panel.status === 'fail')).toEqual([]);
+  }, 90_000);
+});
