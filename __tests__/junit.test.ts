@@ -4,6 +4,12 @@
  * through the bundle, the file the action writes on a healthy and on a broken TaskFlow stack.
  */
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster } from '../sim/cluster.js';
+import { scenario } from '../sim/scenarios.js';
+import { cli } from '../src/cli.js';
 import { renderJunit } from '../src/render/junit.js';
 import { buildReport } from '../src/report.js';
 import { parseSettings } from '../src/settings.js';
@@ -243,5 +249,32 @@ describe('junit-path through the bundle', () => {
     const configmap = child(failures.find((c) => c.attrs.name!.startsWith('datasource-configmap:'))!, 'failure')!;
     expect(configmap.attrs.type).toMatch(/^provisioning\./);
     expect(configmap.text).toMatch(/\n(Hint|Cause): /);
+  }, 120_000);
+});
+
+describe('--junit-path on the command line', () => {
+  it('writes the same JUnit file, creating its directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfc-junit-cli-'));
+    const cluster = await startCluster({ scenario: scenario('seed-bug') });
+    try {
+      await cluster.settle(12_000);
+      writeFileSync(join(dir, 'kubeconfig.yaml'), cluster.kubeconfig);
+      const path = join(dir, 'out', 'junit.xml');
+      const code = await cli(['--kubeconfig', join(dir, 'kubeconfig.yaml'), '--grafana-password', cluster.grafanaPassword, '--wait', '0', '--request-timeout', '5s', '--junit-path', path], {
+        stdout: () => undefined,
+        stderr: () => undefined,
+        isTTY: false,
+        env: {},
+      });
+      expect(code).toBe(1);
+      const xml = readFileSync(path, 'utf8');
+      expect(xml).not.toContain(cluster.grafanaPassword);
+      expect(xml).not.toContain(cluster.token);
+      const failures = all(parseXml(xml), 'testcase').filter((c) => child(c, 'failure'));
+      expect(failures.map((c) => c.attrs.name!.split(':')[0])).toContain('datasource-configmap');
+    } finally {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
