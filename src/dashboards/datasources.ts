@@ -20,9 +20,6 @@ export type DatasourceChoice =
   /** No default datasource, and the panel names none. */
   | { readonly kind: 'no-default' };
 
-/** A template variable's value as the datasource lookup needs it: the text or uid it holds. */
-export type VariableLookup = (text: string) => { value?: string; unresolved?: string } | undefined;
-
 /** Grafana's variable syntax: `$name`, `[[name]]`, `${name}` / `${name:format}`. */
 export const VARIABLE_PATTERN = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}/g;
 

@@ -8,7 +8,7 @@
 import type { DashboardHit, DashboardRead, GrafanaDatasource, PanelQueryAnswer, PanelQueryRequest } from '../grafana.js';
 import type { Target } from '../prometheus.js';
 import type { DashboardResult, DashboardsChoice, PanelResult } from '../types.js';
-import { Datasources, MIXED, type DatasourceChoice } from './datasources.js';
+import { Datasources, type DatasourceChoice } from './datasources.js';
 import { isRecord, walkPanels, type Json, type PanelModel, type TargetModel } from './panels.js';
 import { dashboardRange, panelInterval, panelRange, type TimeRange } from './time.js';
 import { resolveVariables, type MetricFinder, type Variables } from './variables.js';
@@ -343,4 +343,3 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
   return { dashboards, unmatched, counts: { dashboards: dashboards.filter((d) => d.panels.length).length, panels, queries }, notRun, withoutPrometheus };
 }
 
-export { MIXED };

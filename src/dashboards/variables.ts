@@ -384,4 +384,3 @@ async function resolveOne(v: Json, vars: Variables, finder: MetricFinder, range:
   }
 }
 
-export { formatDurationMs };
