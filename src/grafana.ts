@@ -7,7 +7,9 @@
  */
 import { MfcError } from './errors.js';
 import { expectOk, HttpStatusError, type Endpoint, type EndpointRequest } from './endpoint.js';
-import { parseJson, type HttpResponse } from './http.js';
+import { consumingBody, DEFAULT_MAX_BYTES, parseJson, type HttpResponse } from './http.js';
+import { JsonAnswerReader } from './json-answer.js';
+import { JsonStream } from './json-stream.js';
 
 export type GrafanaAuth =
   | { readonly kind: 'none' }
@@ -300,16 +302,23 @@ export class GrafanaClient {
         { refId: 'A', datasource: { type: ds.type, uid: ds.uid }, expr, instant: true, range: false, intervalMs: 15000, maxDataPoints: 100, format: 'time_series' },
       ],
     });
-    const res = await this.authed(
-      { method: 'POST', path: '/api/ds/query', what, signal, body, headers: { 'content-type': 'application/json' } },
-      [400, 207, 502],
+    // A success answer is read as it arrives, its frames counted one at a time, not kept: a query
+    // of 10,000 series answers 10 MB of frames.
+    let streamed = 0;
+    const stream = new JsonStream({
+      arrays: { 'results.A.frames': { start: () => (streamed = 0), element: (f) => void (isRecord(f) && hasValues(f) && streamed++) } },
+      maxValueBytes: DEFAULT_MAX_BYTES,
+    });
+    const reader = new JsonAnswerReader(what, stream);
+    const res = await consumingBody(reader, () =>
+      this.authed({ method: 'POST', path: '/api/ds/query', what, signal, body, headers: { 'content-type': 'application/json' } }, [400, 207, 502]),
     );
-    const parsed = objectOf(parseJson<unknown>(res, what));
+    const parsed = objectOf(reader.taken ? reader.document : parseJson<unknown>(res, what));
     const results = isRecord(parsed.results) ? parsed.results : undefined;
     const a = results && isRecord(results.A) ? results.A : undefined;
     if (!a) return { series: 0, httpStatus: res.status, error: str(parsed.message) || `no result for the query (HTTP ${res.status})` };
     const frames = Array.isArray(a.frames) ? a.frames.filter(isRecord) : [];
-    const series = frames.filter(hasValues).length;
+    const series = reader.taken ? streamed : frames.filter(hasValues).length;
     return { series, httpStatus: res.status, error: str(a.error) || undefined };
   }
 

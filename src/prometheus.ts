@@ -13,8 +13,9 @@
  */
 import { MfcError } from './errors.js';
 import { expectOk, HttpStatusError, type Endpoint } from './endpoint.js';
-import { clip, consumingBody, DEFAULT_MAX_BYTES, describeBody, HttpError, parseJson, type BodyConsumer, type HttpResponse } from './http.js';
-import { JsonStream, JsonStreamError, type ArrayReceiver } from './json-stream.js';
+import { clip, consumingBody, DEFAULT_MAX_BYTES, parseJson, type HttpResponse } from './http.js';
+import { JsonAnswerReader } from './json-answer.js';
+import { JsonStream, type ArrayReceiver } from './json-stream.js';
 import { prefixOf } from './paths.js';
 
 export interface Target {
@@ -185,7 +186,7 @@ export class PrometheusClient {
    */
   private async get(path: string, what: string, signal?: AbortSignal, arrays: Readonly<Record<string, ArrayReceiver>> = {}): Promise<unknown> {
     const stream = new JsonStream({ arrays: Object.fromEntries(Object.entries(arrays).map(([k, r]) => [`data.${k}`, r])), maxValueBytes: DEFAULT_MAX_BYTES });
-    const reader = new AnswerReader(what, stream);
+    const reader = new JsonAnswerReader(what, stream);
     const res = await consumingBody(reader, () => this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json' } }));
     let body: unknown;
     if (reader.taken) body = reader.document;
@@ -227,65 +228,6 @@ const KEPT_HINT = "Set the job input to one scrape pool: Prometheus then answers
 /** The discovered labels kept of an UP target (see Target.discoveredLabels). */
 const DISCOVERED_KEPT = new Set(['__address__', '__metrics_path__', '__scheme__', '__scrape_interval__', '__scrape_timeout__', '__meta_kubernetes_namespace', '__meta_kubernetes_pod_name', 'job']);
 const DISCOVERED_PREFIXES = ['__meta_kubernetes_pod_label_', '__meta_kubernetes_service_label_'] as const;
-
-/** The first bytes of an answer, which describe it when it is not JSON. */
-const HEAD_BYTES = 16 * 1024;
-
-/**
- * Reads a success answer as it arrives into a JsonStream, keeping its first bytes to describe it;
- * a document that does not parse, or too large a part of it, fails as a whole answer would.
- */
-class AnswerReader implements BodyConsumer {
-  taken = false;
-  document: unknown;
-  private status = 0;
-  private headers: Readonly<Record<string, string>> = {};
-  private readonly head: Buffer[] = [];
-  private headSize = 0;
-
-  constructor(
-    readonly what: string,
-    private readonly stream: JsonStream,
-  ) {}
-
-  accepts(status: number, headers: Readonly<Record<string, string>>): boolean {
-    if (status < 200 || status >= 300) return false;
-    this.status = status;
-    this.headers = headers;
-    return true;
-  }
-
-  write(chunk: Buffer): void {
-    if (this.headSize < HEAD_BYTES) {
-      const part = chunk.subarray(0, HEAD_BYTES - this.headSize);
-      this.head.push(part);
-      this.headSize += part.length;
-    }
-    try {
-      this.stream.write(chunk);
-    } catch (err) {
-      throw this.explain(err);
-    }
-  }
-
-  end(): void {
-    try {
-      this.document = this.stream.end();
-    } catch (err) {
-      throw this.explain(err);
-    }
-  }
-
-  private explain(err: unknown): unknown {
-    if (!(err instanceof JsonStreamError)) return err;
-    if (err.kind === 'too-large') {
-      const limit = `${DEFAULT_MAX_BYTES / 1048576} MiB`;
-      return new HttpError(`${this.what}: the answer is larger than ${limit}; refusing to read it (only its list is read past that, one entry of at most ${limit} at a time)`, 'TOO_LARGE');
-    }
-    const seen: HttpResponse = { status: this.status, headers: this.headers, text: Buffer.concat(this.head).toString('utf8'), ms: 0 };
-    return new MfcError(`${this.what} answered HTTP ${this.status} with ${describeBody(seen)} instead of JSON`);
-  }
-}
 
 function toTarget(t: Record<string, unknown>): Target {
   const labels = labelsOf(t.labels);
