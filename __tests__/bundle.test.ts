@@ -137,7 +137,7 @@ describe('the bundle (dist/)', () => {
   it('is ES modules with no source maps, and nothing of the machine that built it', () => {
     expect(JSON.parse(readFileSync(join(DIST, 'package.json'), 'utf8'))).toEqual({ type: 'module' });
     const files = filesUnder(DIST).map((f) => relative(DIST, f));
-    expect(files.filter((f) => !/^(index\.js|cli\/index\.js|chunks\/[\w-]+\.js|licenses\.txt|package\.json)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(index\.js|cli\/index\.js|chunks\/[\w.-]+\.js|licenses\.txt|package\.json)$/.test(f))).toEqual([]);
     for (const f of files) expect(readFileSync(join(DIST, f), 'utf8')).not.toContain(ROOT);
   });
 });

@@ -74,7 +74,7 @@ describe('the TaskFlow example manifests', () => {
       file: DEPLOY,
       line: line(DEPLOY, 'mountPath: /etc/grafana/provisioning/datasources'),
     });
-    expect(index.locate({ object: grafana, path: ['spec', 'template', 'spec', 'volumes', 1] })).toEqual({
+    expect(index.locate({ object: grafana, path: ['spec', 'template', 'spec', 'volumes', 3] })).toEqual({
       file: DEPLOY,
       line: line(DEPLOY, '- name: storage', 'volumes:'),
     });

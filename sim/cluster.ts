@@ -282,8 +282,15 @@ function fillerDeployment(replicas: number, namespace: string): KubeObject {
 }
 
 /**
+ * Scrapes each target must have had (every second) before a run: Grafana charts a panel at the
+ * steps of its range (its end rounded down to a step), so a stack scraped for a second or two has
+ * series but empty panels, as a real one has in its first scrape intervals.
+ */
+const HISTORY_SCRAPES = 7;
+
+/**
  * Polls each Prometheus until its active targets stopped changing and each was scraped once,
- * or time runs out.
+ * then until every target has a few scrapes of history, or time runs out.
  */
 async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -296,10 +303,22 @@ async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: numb
           const body = (await res.json()) as { data?: { activeTargets?: { lastScrape?: string }[] } };
           const targets = body.data?.activeTargets ?? [];
           const scraped = targets.length > 0 && targets.every((t) => t.lastScrape && !t.lastScrape.startsWith('0001'));
-          if (scraped && targets.length === previous) return;
+          if (scraped && targets.length === previous) break;
           previous = scraped ? targets.length : -1;
         } catch {
           // Prometheus is still starting.
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      while (Date.now() < deadline) {
+        try {
+          const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('min(count_over_time(up[1m]))')}`);
+          const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
+          const fewest = Number(body.data?.result?.[0]?.value?.[1] ?? 0);
+          // No `up` at all (a Prometheus answering from elsewhere): nothing to wait for.
+          if (!body.data?.result?.length || fewest >= HISTORY_SCRAPES) return;
+        } catch {
+          return;
         }
         await new Promise((r) => setTimeout(r, 250));
       }

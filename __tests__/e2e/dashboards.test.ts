@@ -31,6 +31,14 @@ function dashboardsOf(run: ScenarioRun): Dashboard[] {
   return checks.find((c) => c.id === 'dashboards')?.dashboards ?? [];
 }
 
+/** The <testcase> element (with its content) of a panel in the JUnit file the run wrote. */
+function junitCase(diskText: string, classname: string, title: string): string {
+  const xml = /<testsuites[\s\S]*?<\/testsuites>/.exec(diskText)?.[0] ?? '';
+  const escaped = (t: string) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const cases = xml.split('<testcase ').slice(1).map((c) => `<testcase ${c.split('</testcase>')[0]}`);
+  return cases.find((c) => c.includes(`classname="${escaped(classname)}"`) && c.includes(`name="${escaped(title)}`)) ?? '';
+}
+
 function badPanels(run: ScenarioRun): { dashboard: Dashboard; panel: Panel }[] {
   return dashboardsOf(run).flatMap((dashboard) => dashboard.panels.filter((p) => p.status !== 'pass').map((panel) => ({ dashboard, panel })));
 }
@@ -52,7 +60,7 @@ describe('dashboards', () => {
     expect(run.summary).toContain(`| ${bad?.panel.title} |`);
     expect(run.annotations).toEqual([expect.objectContaining({ level: 'warning', title: 'dashboards' })]);
 
-    const named = await runScenario('dashboard-missing-metric', { inputs: { dashboards: bad?.dashboard.uid ?? '' } });
+    const named = await runScenario('dashboard-missing-metric', { inputs: { dashboards: bad?.dashboard.uid ?? '', 'junit-path': 'junit.xml' } });
     expect(named.exitCode).toBe(1);
     expect(named.outputs['failed-checks']).toBe('dashboards');
     expect(dashboardsOf(named).map((d) => [d.uid, d.named, d.status])).toEqual([[bad?.dashboard.uid, true, 'fail']]);
@@ -61,10 +69,16 @@ describe('dashboards', () => {
     expect(named.annotations).toEqual(
       expect.arrayContaining([expect.objectContaining({ level: 'error', title: 'dashboards', message: expect.stringContaining(`Dashboard "${bad?.dashboard.title}" (${bad?.dashboard.uid}): 1 panel failed`) })]),
     );
+    // The dashboards check is the root cause once everything before it works.
+    expect(named.report?.rootCause).toMatchObject({ checkId: 'dashboards' });
+    // In the JUnit file: the panel is a failed test case of its dashboard's suite, the cause in its text.
+    const panelCase = junitCase(named.diskText, `dashboards.${bad?.dashboard.uid}`, bad?.panel.title ?? '');
+    expect(panelCase).toMatch(/<failure message="no data"/);
+    expect(panelCase).toContain("it comes from the kubelet's cAdvisor");
   }, 180_000);
 
   when('dashboard-missing-datasource')('fails a panel naming a datasource uid Grafana lacks, with the datasources Grafana has', async () => {
-    const run = await runScenario('dashboard-missing-datasource');
+    const run = await runScenario('dashboard-missing-datasource', { inputs: { 'junit-path': 'reports/junit.xml' } });
     expect(run.exitCode).toBe(1);
     expect(run.outputs['failed-checks']).toBe('dashboards');
     const failed = badPanels(run).filter(({ panel }) => panel.status === 'fail');
@@ -78,6 +92,10 @@ describe('dashboards', () => {
     expect(reason?.code).toBe('dashboards.failed');
     expect(failed[0]?.panel.problem).toBe(`Datasource ${reason?.missingDatasources[0]} was not found`);
     expect(run.summary).toContain(`| ${failed[0]?.panel.title} | `);
+    expect(run.report?.rootCause).toMatchObject({ checkId: 'dashboards' });
+    const panelCase = junitCase(run.diskText, `dashboards.${failed[0]?.dashboard.uid}`, failed[0]?.panel.title ?? '');
+    expect(panelCase).toContain(`<failure message="Datasource ${reason?.missingDatasources[0]} was not found"`);
+    expect(panelCase).toContain('Grafana has "Prometheus"');
   }, 120_000);
 
   when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {

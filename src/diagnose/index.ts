@@ -28,6 +28,8 @@ const FLOW_ORDER: readonly CheckId[] = [
   'grafana-datasource',
   'grafana-datasource-health',
   'grafana-query',
+  // The end of the flow: a dashboard's panels, once everything before them works.
+  'dashboards',
 ];
 
 /**
