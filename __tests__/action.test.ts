@@ -48,7 +48,7 @@ describe('the action (dist/index.js)', () => {
       'request-timeout': '2s',
     });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs).toMatchObject({ result: 'failed', passed: '0', failed: '1', warnings: '0', skipped: '12', 'failed-checks': 'cluster-access' });
+    expect(run.outputs).toMatchObject({ result: 'failed', passed: '0', failed: '1', warnings: '0', skipped: '13', 'failed-checks': 'cluster-access' });
     expect(run.report).toMatchObject({ result: 'failed' });
     // The verdict first, then the root cause (the failed check and what was seen), then the table.
     expectInOrder(run.summary, ['## ❌ Metrics do not flow', '**Root cause** (`cluster-access`)', 'connection refused', '| ❌ fail | `cluster-access` |']);

@@ -48,6 +48,14 @@ interface Run {
   readonly passed: boolean;
 }
 
+/**
+ * What the action is given where it is compared with the kubectl script, or with itself under
+ * load: the checks the script does (the operations guide's eight), so not the dashboards check,
+ * which runs every panel of every dashboard (its cost is measured on its own, row "with the
+ * dashboards check").
+ */
+const SAME_CHECKS = { dashboards: 'none' } as const;
+
 const runs: Run[] = [];
 
 function log(line: string): void {
@@ -347,6 +355,8 @@ async function main(): Promise<number> {
   const failure = (err: unknown) => `error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
 
   let healthy: { action: Summary; script: Summary } | undefined;
+  /** The action as a workflow runs it by default (the dashboards check too), on the same cluster. */
+  let dashboardsRun: Summary | undefined;
   let cold: Summary | undefined;
   let bareNodeMs: number | undefined;
   let healthyError = '';
@@ -366,12 +376,15 @@ async function main(): Promise<number> {
       const env = { GRAFANA_PASSWORD: cluster.grafanaPassword };
       const actions: Run[] = [];
       const scripts: Run[] = [];
+      const withDashboards: Run[] = [];
       for (let i = 1; i <= opts.runs; i++) {
         // Given what the script is given: the kubeconfig and the Grafana password (the README's pull-request gate).
-        actions.push(await actionRun('TaskFlow healthy', i, cluster, { 'grafana-password': cluster.grafanaPassword }));
+        actions.push(await actionRun('TaskFlow healthy', i, cluster, { 'grafana-password': cluster.grafanaPassword, ...SAME_CHECKS }));
         scripts.push(await scriptRun('TaskFlow healthy', i, cluster, YARDSTICK, kubeconfig, env));
+        withDashboards.push(await actionRun('TaskFlow healthy, dashboards: all', i, cluster, { 'grafana-password': cluster.grafanaPassword }));
       }
       healthy = { action: summarize(actions), script: summarize(scripts) };
+      dashboardsRun = summarize(withDashboards);
       try {
         const colds: Run[] = [];
         // The floor: a script that does nothing, started the same way (the runner's environment, the memory hook).
@@ -400,7 +413,7 @@ async function main(): Promise<number> {
   try {
     await withCluster('10,000 targets + 5,000 pods', { syntheticTargets: 10_000, extraPods: 5_000 }, 20_000, async (cluster) => {
       const list: Run[] = [];
-      for (let i = 1; i <= opts.scaleRuns; i++) list.push(await actionRun('10k targets + 5k pods', i, cluster, { 'grafana-password': cluster.grafanaPassword }));
+      for (let i = 1; i <= opts.scaleRuns; i++) list.push(await actionRun('10k targets + 5k pods', i, cluster, { 'grafana-password': cluster.grafanaPassword, ...SAME_CHECKS }));
       scale = summarize(list);
     });
   } catch (err) {
@@ -456,7 +469,7 @@ async function main(): Promise<number> {
       const actions: Run[] = [];
       const scripts: Run[] = [];
       for (let i = 1; i <= opts.scaleRuns; i++) {
-        actions.push(await actionRun('kps, 40 scrape pools', i, cluster, {}));
+        actions.push(await actionRun('kps, 40 scrape pools', i, cluster, { ...SAME_CHECKS }));
         scripts.push(await scriptRun('kps, 40 scrape pools', i, cluster, YARDSTICK_KPS, kubeconfig, {}));
       }
       pools = { action: summarize(actions), script: summarize(scripts) };
@@ -555,6 +568,16 @@ async function main(): Promise<number> {
       measured: `${seconds(healthy.script.ms)}, ${healthy.script.requests} req, ${mib(healthy.script.rssMiB)}${verdictNote(healthy.script)}`,
       met: '—',
       value: { ms: healthy.script.ms, requests: healthy.script.requests, rssMiB: healthy.script.rssMiB, allPassed: healthy.script.allPassed },
+    });
+  }
+  if (dashboardsRun) {
+    figures.push({
+      figure: 'healthy TaskFlow with the dashboards check (default inputs): wall, requests, peak RSS',
+      baseline: '—',
+      goal: '—',
+      measured: `${seconds(dashboardsRun.ms)}, ${dashboardsRun.requests} req, ${mib(dashboardsRun.rssMiB)}${verdictNote(dashboardsRun)}`,
+      met: '—',
+      value: { ms: dashboardsRun.ms, requests: dashboardsRun.requests, rssMiB: dashboardsRun.rssMiB, allPassed: dashboardsRun.allPassed },
     });
   }
   figures.push(...stackRows);

@@ -72,7 +72,7 @@ describe('broken Grafana side', () => {
 
   it('the URL is accepted on purpose (datasource-url set): Grafana itself cannot reach Prometheus there', async () => {
     const run = await runScenario('wrong-datasource-url', { inputs: { 'datasource-url': 'http://prometheus.taskflow.svc.cluster.local:9091' } });
-    expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource-health,grafana-query');
+    expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource-health,grafana-query,dashboards');
     expect(run.summary).toContain('exposes 9090');
     expect(run.summary).toMatch(/Grafana's test of "Prometheus" failed \(HTTP 400, ERROR\)/);
     expect(rootCause(run)?.cause).toMatch(/uses port 9091, but Service taskflow\/prometheus exposes only 9090/);
@@ -134,7 +134,7 @@ describe('broken Prometheus side', () => {
 
   it('the Prometheus Service is missing', async () => {
     const run = await runScenario('prometheus-service-missing', { settle: false });
-    expect(run.outputs['failed-checks']).toBe('prometheus-service,datasource-configmap,grafana-datasource-health,grafana-query');
+    expect(run.outputs['failed-checks']).toBe('prometheus-service,datasource-configmap,grafana-datasource-health,grafana-query,dashboards');
     expect(idsWith(run, 'skip')).toEqual(['prometheus-api', 'prometheus-targets', 'prometheus-query']);
     expect(run.summary).toMatch(/no Service in namespace taskflow selects the Prometheus pods \(prometheus-[a-z0-9]+-[a-z0-9]+\)/);
     expect(run.summary).toContain('no such host');
@@ -145,7 +145,7 @@ describe('broken Prometheus side', () => {
   it('the Prometheus Service has no ready endpoints: the cause is the pod that is not Ready', async () => {
     const run = await runScenario('prometheus-no-endpoints', { settle: false, manifests: true });
     const failed = run.outputs['failed-checks']?.split(',');
-    expect(failed).toEqual(['prometheus-pod', 'prometheus-service', 'grafana-datasource-health', 'grafana-query']);
+    expect(failed).toEqual(['prometheus-pod', 'prometheus-service', 'grafana-datasource-health', 'grafana-query', 'dashboards']);
     expect(run.summary).toContain('has no ready endpoints (1 not ready)');
     expect(run.summary).toContain('connection refused');
     const file = 'k8s/deployment-prometheus.yaml';

@@ -17,9 +17,19 @@ describe('metrics flow', () => {
     expect(run.summary).toContain('Grafana\'s test of "Prometheus" passed');
     expect(run.summary).toMatch(/job kubernetes-pods: 3 of 3 targets UP/);
     expect(run.annotations).toEqual([]);
-    // Asked once, and little: discovery's reads serve the first attempt, one rules review covers the namespace; dashboards adds Grafana's search.
+    // Asked once, and little: discovery's reads serve the first attempt, one rules review covers the
+    // namespace. The dashboards check asks Grafana's search (one page), each dashboard once and one
+    // query per panel; everything else takes 14 requests.
     const asked = run.cluster.api.requestLog.filter((r) => r.user === run.cluster.actionUser);
-    expect(asked.length).toBeLessThanOrEqual(15);
+    const grafana = (path: string) => asked.filter((r) => r.path.includes(`/proxy${path}`));
+    const dashboards = (run.report?.checks as { id: string; dashboards?: { panels: unknown[] }[] }[]).find((c) => c.id === 'dashboards')?.dashboards ?? [];
+    const panels = dashboards.reduce((n, d) => n + d.panels.length, 0);
+    expect(panels).toBeGreaterThan(0);
+    expect(grafana('/api/search')).toHaveLength(1);
+    expect(grafana('/api/dashboards/uid/')).toHaveLength(dashboards.length);
+    // ds/query: one per panel, and grafana-query's own.
+    expect(grafana('/api/ds/query')).toHaveLength(panels + 1);
+    expect(asked.length - 1 - dashboards.length - panels).toBeLessThanOrEqual(14);
     const reads = asked.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query}`);
     expect(reads.filter((r, i) => reads.indexOf(r) !== i)).toEqual([]);
     expect(asked.filter((r) => r.resource === 'selfsubjectaccessreviews')).toEqual([]);
@@ -63,6 +73,13 @@ describe('metrics flow', () => {
     expect(run.outputs).toMatchObject({ result: 'passed', warnings: '0', 'failed-checks': '' });
     expect(run.summary).toContain('job kubernetes-pods: 2 of 2 targets UP (backend-api, postgres); allowed DOWN (allow-down-targets): redis');
     expect(run.summary).toMatch(/\| redis \| 127\.[\d.]+:9121 \| down \(allowed\) \|/);
+    // Its dashboard panel is empty for that reason: allowed too, and said so.
+    const panels = (run.report?.checks as { id: string; summary: string; dashboards?: { panels: { title: string; status: string; cause?: string }[] }[] }[]).find((c) => c.id === 'dashboards');
+    expect(panels?.summary).toMatch(/1 without data as allow-down-targets allows$/);
+    expect(panels?.dashboards?.flatMap((d) => d.panels).find((p) => p.title === 'Redis connected clients')).toMatchObject({
+      status: 'pass',
+      cause: expect.stringMatching(/^no data, as allowed: redis_connected_clients was never ingested: job kubernetes-pods has 1 DOWN target, most likely its exporter: 127\.[\d.]+:9121/),
+    });
     expect(run.annotations).toEqual([]);
   }, 90_000);
 

@@ -35,7 +35,7 @@ describe.each(GRAFANAS)('Grafana %s', (grafanaVersion) => {
 
   it('a datasource URL on the wrong port: Grafana itself cannot reach Prometheus there', async () => {
     const run = await runScenario('wrong-datasource-url', { grafanaVersion, inputs: { 'datasource-url': 'http://prometheus.taskflow.svc.cluster.local:9091' } });
-    expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource-health,grafana-query');
+    expect(run.outputs['failed-checks']).toBe('datasource-configmap,grafana-datasource-health,grafana-query,dashboards');
     expect(rootCause(run)?.cause).toMatch(/uses port 9091, but Service taskflow\/prometheus exposes only 9090/);
   }, 120_000);
 });

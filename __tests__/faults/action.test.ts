@@ -53,7 +53,7 @@ describe('faults through the bundled action', () => {
     expect(result.outputs['failed-checks']).toBe('datasource-configmap,datasource-mounted');
     expect(result.summary).toContain('get configmaps in namespace taskflow: the API server gave no answer within 1 s (request-timeout)');
     expect(result.annotations.filter((a) => a.level === 'error' && a.title).map((a) => a.title)).toEqual(['datasource-configmap', 'datasource-mounted']);
-    expect(result.outputs.passed).toBe('11');
+    expect(result.outputs.passed).toBe('12');
   }, 60_000);
 
   it('a 50 MB /api/v1/targets answer: refused at the limit, the process stays small', async () => {
@@ -79,7 +79,7 @@ describe('faults through the bundled action', () => {
     const result = await run({ kubeconfig: Buffer.from(kubeconfig).toString('base64') });
     expectCleanStep('TLS with another CA', result);
     expect(result.outputs['failed-checks']).toBe('cluster-access');
-    expect(result.outputs.skipped).toBe('12');
+    expect(result.outputs.skipped).toBe('13');
     expect(result.summary).toContain("TLS: the server's certificate is not signed by the kubeconfig's certificate authority");
     expect(result.visibleStdout).not.toContain(cluster.token);
   }, 60_000);

@@ -43,6 +43,7 @@ export const dashboards: Check = {
       checked: ds,
       choice,
       requestTimeoutMs: settings.requestTimeoutMs,
+      allowDownTargets: settings.allowDownTargets,
       deadline: started + BUDGET_SHARE * ATTEMPT_TIMEOUTS * settings.requestTimeoutMs,
       signal,
     });
@@ -52,6 +53,7 @@ export const dashboards: Check = {
     const panels = placed.flatMap((d) => d.panels.map((p) => ({ d, p })));
     const failed = panels.filter(({ p }) => p.status === 'fail');
     const empty = panels.filter(({ p }) => p.status !== 'pass' && p.problem === 'no data');
+    const allowed = panels.filter(({ p }) => p.status === 'pass' && p.cause?.startsWith('no data, as allowed'));
     const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail');
     const ran = `${plural(counts.dashboards, 'dashboard')}, ${plural(counts.panels, 'panel')}, ${plural(counts.queries, 'query', 'queries')}`;
     const extra = { details, dashboards: placed };
@@ -66,6 +68,7 @@ export const dashboards: Check = {
       brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard')} could not be read` : '',
       unmatched.length ? `${unmatched.map((u) => `"${u}"`).join(', ')} matched no dashboard` : '',
       notRun ? `${notRun} not run in time` : '',
+      allowed.length ? `${allowed.length} without data as allow-down-targets allows` : '',
     ].filter((x) => x);
     const summary = `${ran}: ${problems.length ? problems.join(', ') : 'every panel returned data'}`;
     const missing = [...new Set(failed.map(({ p }) => /^Datasource (.+) was not found$/.exec(p.problem ?? '')?.[1]).filter((x): x is string => x !== undefined))];

@@ -22,6 +22,8 @@ export interface NoDataCause {
   readonly metric?: string;
   readonly label?: string;
   readonly job?: string;
+  /** The DOWN targets of the job the query names, when the metric was never ingested (its exporter may be one of them). */
+  readonly down?: readonly Target[];
 }
 
 /** Who exports a metric family of the usual stacks, and how to recognise its scrape job. */
@@ -107,6 +109,19 @@ export async function noDataCause(exprs: readonly string[], range: { startSec: n
     const jobs = await deps.labelValues('job', [nameSelector(s.metric)]);
     if (jobs.length) continue;
     const exporter = exporterOf(s.metric);
+    // An application's metric, in a job the query names that has DOWN targets: the exporter is most likely one of them.
+    const job = s.matchers.find((m) => m.name === 'job' && m.op === '=')?.value;
+    const down = !exporter && job ? (await allTargets()).filter((t) => t.job === job && t.health !== 'up') : [];
+    if (down.length) {
+      const names = down.slice(0, 3).map((t) => `${t.labels.instance ?? t.scrapeUrl}${t.lastError ? ` (${t.lastError})` : ''}`);
+      return {
+        kind: 'never-ingested',
+        metric: s.metric,
+        job,
+        down,
+        cause: `${s.metric} was never ingested: job ${job} has ${down.length} DOWN target${down.length === 1 ? '' : 's'}, most likely its exporter: ${names.join(', ')}${down.length > 3 ? ', …' : ''}`,
+      };
+    }
     const h = exporter?.jobs.length ? health(await allTargets(), [], exporter.jobs) : undefined;
     const who = exporter ? `it comes from ${exporter.who}` : 'no scrape job exports it: the application that should expose it is not scraped, or does not expose it';
     const where = exporter?.jobs.length ? (h ? ` — ${h.text}` : `; Prometheus has no scrape job for ${exporter.who.split(' (')[0]}`) : '';

@@ -7,6 +7,7 @@
  */
 import type { DashboardHit, DashboardRead, GrafanaDatasource, PanelQueryAnswer, PanelQueryRequest } from '../grafana.js';
 import type { Target } from '../prometheus.js';
+import { allowedDown } from '../checks/prometheus-targets.js';
 import type { DashboardResult, DashboardsChoice, PanelResult } from '../types.js';
 import { Datasources, type DatasourceChoice } from './datasources.js';
 import { isRecord, walkPanels, type Json, type PanelModel, type TargetModel } from './panels.js';
@@ -40,6 +41,11 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   readonly concurrency?: number;
   readonly now?: () => number;
+  /**
+   * The allow-down-targets globs: a panel empty because its exporter's targets are DOWN, each of
+   * them allowed, neither fails nor warns (it passes, saying why it is empty).
+   */
+  readonly allowDownTargets?: readonly string[];
 }
 
 export interface RunResult {
@@ -317,11 +323,16 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     const failed = ran.find((q) => q.error);
     if (failed) return { ...head, status: 'fail', queries: shown, problem: `query ${failed.refId} failed: ${failed.error}` };
     if (ran.some((q) => q.series > 0)) return { ...head, status: 'pass', queries: shown };
-    const cause = await explainNoData(ran.map((q) => q.expr), range);
+    const found = await explainNoData(ran.map((q) => q.expr), range);
+    const cause = found?.cause;
+    const allow = o.allowDownTargets ?? [];
+    if (found?.down?.length && found.down.every((t) => allowedDown(t, allow))) {
+      return { ...head, status: 'pass', queries: shown, cause: `no data, as allowed: ${cause} (allow-down-targets)` };
+    }
     return { ...head, status: named ? 'fail' : 'warn', queries: shown, problem: 'no data', ...(cause ? { cause } : {}) };
   };
 
-  const explainNoData = async (exprs: string[], range: TimeRange): Promise<string | undefined> => {
+  const explainNoData = async (exprs: string[], range: TimeRange): Promise<{ cause: string; down?: readonly Target[] } | undefined> => {
     try {
       const { noDataCause } = await import('./cause.js');
       const found = await noDataCause(
@@ -332,9 +343,9 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
           targets: () => o.io.targets(),
         },
       );
-      return found.cause;
+      return found;
     } catch (err) {
-      return err instanceof OutOfTime ? undefined : `the cause could not be found: ${message(err)}`;
+      return err instanceof OutOfTime ? undefined : { cause: `the cause could not be found: ${message(err)}` };
     }
   };
 
