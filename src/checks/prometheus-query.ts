@@ -12,6 +12,9 @@ export const prometheusQuery: Check = {
   needs: PROMETHEUS_NEEDS,
   async run({ settings, stack, prometheus, view, signal }) {
     const query = stack.expect.query;
+    // The query's selectors are read (the PromQL parser loaded) while Prometheus answers it.
+    const judging = settings.maxSampleAgeMs === 0 ? undefined : judgedSelectors(query);
+    judging?.catch(() => undefined);
     const series = await prometheus.query(query, signal);
     if (!series.length) {
       return fail(
@@ -22,9 +25,9 @@ export const prometheusQuery: Check = {
     }
     const returned = `${query} returned ${series.length} series from Prometheus`;
     const notChecked = (why: string, extra: Record<string, unknown> = {}) => pass(returned, { details: { series: series.length, freshness: `not checked: ${why}`, ...extra } });
-    if (settings.maxSampleAgeMs === 0) return notChecked('max-sample-age is 0');
+    if (!judging) return notChecked('max-sample-age is 0');
     // The configuration is read only when there is a selector to judge.
-    const judged = await judgedSelectors(query);
+    const judged = await judging;
     if (judged.selectors === undefined) return notChecked(judged.why);
     const limit = await sampleAgeLimit(settings.maxSampleAgeMs, stack.expect.scrapeJob, view);
     if (limit.ms === undefined) return notChecked(limit.off);
