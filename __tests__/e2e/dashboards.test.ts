@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { SCENARIOS } from '../../sim/scenarios.js';
-import { runScenario, type ScenarioRun } from '../helpers/e2e.js';
+import { junitCase, runScenario, type ScenarioRun } from '../helpers/e2e.js';
 
 interface Panel {
   title: string;
@@ -29,14 +29,6 @@ const when = (name: string) => (has(name) ? it : it.skip);
 function dashboardsOf(run: ScenarioRun): Dashboard[] {
   const checks = (run.report?.checks ?? []) as { id: string; dashboards?: Dashboard[] }[];
   return checks.find((c) => c.id === 'dashboards')?.dashboards ?? [];
-}
-
-/** The <testcase> element (with its content) of a panel in the JUnit file the run wrote. */
-function junitCase(diskText: string, classname: string, title: string): string {
-  const xml = /<testsuites[\s\S]*?<\/testsuites>/.exec(diskText)?.[0] ?? '';
-  const escaped = (t: string) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const cases = xml.split('<testcase ').slice(1).map((c) => `<testcase ${c.split('</testcase>')[0]}`);
-  return cases.find((c) => c.includes(`classname="${escaped(classname)}"`) && c.includes(`name="${escaped(title)}`)) ?? '';
 }
 
 function badPanels(run: ScenarioRun): { dashboard: Dashboard; panel: Panel }[] {
@@ -99,13 +91,18 @@ describe('dashboards', () => {
   }, 120_000);
 
   when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {
-    const run = await runScenario('dashboard-zero-errors');
+    const run = await runScenario('dashboard-zero-errors', { inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);
     expect(run.statuses.dashboards).toBe('warn');
     const zero = badPanels(run).filter(({ panel }) => /5\.\./.test(panel.queries[0]?.expr ?? ''));
     expect(zero.length).toBeGreaterThan(0);
-    for (const { panel } of zero) {
+    for (const { panel, dashboard } of zero) {
       expect(panel).toMatchObject({ status: 'warn', problem: 'no data', cause: expect.stringMatching(/^no http_requests_total series has status=~"5\.\.": its status values are "200"/) });
+      // In the JUnit file: a passing test case carrying the warning and its cause, not a failure.
+      const testCase = junitCase(run.diskText, `dashboards.${dashboard.uid}`, panel.title);
+      expect(testCase).toMatch(/<system-out>WARNING: no data/);
+      expect(testCase).toContain('no http_requests_total series has status=~"5.."');
+      expect(testCase).not.toContain('<failure');
     }
   }, 120_000);
 

@@ -4,7 +4,7 @@
  */
 import type { SimulatedCluster } from '../../sim/cluster.js';
 import { describe, expect, it } from '@jest/globals';
-import { idsWith, runScenario } from '../helpers/e2e.js';
+import { idsWith, junitCase, runScenario } from '../helpers/e2e.js';
 
 describe('metrics flow', () => {
   it('passes on the healthy TaskFlow stack: every check, outputs, summary, banner-free annotations', async () => {
@@ -68,7 +68,7 @@ describe('metrics flow', () => {
   }, 90_000);
 
   it('passes with a DOWN target the workflow allows: listed as allowed, neither failing nor warning', async () => {
-    const run = await runScenario('target-down', { inputs: { 'expected-targets': 'backend-api,postgres', 'allow-down-targets': '*:9121' } });
+    const run = await runScenario('target-down', { inputs: { 'expected-targets': 'backend-api,postgres', 'allow-down-targets': '*:9121', 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'passed', warnings: '0', 'failed-checks': '' });
     expect(run.summary).toContain('job kubernetes-pods: 2 of 2 targets UP (backend-api, postgres); allowed DOWN (allow-down-targets): redis');
@@ -80,6 +80,10 @@ describe('metrics flow', () => {
       status: 'pass',
       cause: expect.stringMatching(/^no data, as allowed: redis_connected_clients was never ingested: job kubernetes-pods has 1 DOWN target, most likely its exporter: 127\.[\d.]+:9121/),
     });
+    // In the JUnit file: no failure and no warning.
+    expect(run.diskText).toMatch(/<testsuites [^>]*failures="0"/);
+    expect(run.diskText).not.toMatch(/<failure|WARNING:/);
+    expect(junitCase(run.diskText, 'metrics-flow-check', 'prometheus-targets')).toMatch(/^<testcase classname="metrics-flow-check" name="prometheus-targets: /);
     expect(run.annotations).toEqual([]);
   }, 90_000);
 

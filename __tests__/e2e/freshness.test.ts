@@ -6,14 +6,14 @@
  * simulator runs TaskFlow's prometheus.yml with every scrape_interval set to 1s).
  */
 import { describe, expect, it } from '@jest/globals';
-import { runScenario } from '../helpers/e2e.js';
+import { junitCase, runScenario } from '../helpers/e2e.js';
 
 type Check = { id: string; status: string; summary: string; hint?: string; reason?: Record<string, unknown>; details?: Record<string, unknown> };
 const checkOf = (report: Record<string, unknown> | undefined, id: string): Check => (report?.checks as Check[]).find((c) => c.id === id)!;
 
 describe('max-sample-age', () => {
   it('fails a stale series whose target is UP, naming its age and the limit from the scrape interval', async () => {
-    const run = await runScenario('stale-series');
+    const run = await runScenario('stale-series', { inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(1);
     expect(run.statuses['prometheus-targets']).toBe('pass');
     expect(run.outputs['failed-checks']).toBe('prometheus-query');
@@ -25,6 +25,11 @@ describe('max-sample-age', () => {
     expect(query.reason?.ageMs as number).toBeGreaterThanOrEqual(150_000);
     expect(query.hint).toContain('honor_timestamps');
     expect(run.annotations).toContainEqual(expect.objectContaining({ level: 'error', title: 'prometheus-query', message: expect.stringContaining('2m3') }));
+    // In the JUnit file: prometheus-query a failure of type query.stale, its age in the message.
+    const testCase = junitCase(run.diskText, 'metrics-flow-check', 'prometheus-query');
+    expect(testCase).toMatch(/<failure message="taskflow_worker_tasks_processed_total\{job=&quot;kubernetes-pods&quot;\} returned 1 series from Prometheus, but the newest sample is 2m3\ds old [^"]*" type="query.stale">/);
+    expect(testCase).toContain('honor_timestamps');
+    expect(junitCase(run.diskText, 'metrics-flow-check', 'prometheus-targets')).not.toContain('<failure');
   }, 120_000);
 
   it('passes the healthy stack, saying how old the newest sample is', async () => {

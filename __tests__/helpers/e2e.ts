@@ -163,3 +163,14 @@ export function idsWith(run: ScenarioRun, status: string): string[] {
     .filter(([, s]) => s === status)
     .map(([id]) => id);
 }
+
+/**
+ * The <testcase> element (its content included) named `name` in suite class `classname` of the
+ * JUnit file a run wrote (found in what it left on disk); '' when there is none.
+ */
+export function junitCase(diskText: string, classname: string, title: string): string {
+  const xml = /<testsuites[\s\S]*?<\/testsuites>/.exec(diskText)?.[0] ?? '';
+  const escaped = (t: string) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const cases = xml.split('<testcase ').slice(1).map((c) => `<testcase ${c.split('</testcase>')[0]}`);
+  return cases.find((c) => c.includes(`classname="${escaped(classname)}"`) && c.includes(`name="${escaped(title)}`)) ?? '';
+}
