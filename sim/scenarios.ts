@@ -74,7 +74,7 @@ const revokeFromAction = (resource: string) =>
  * Grafana Deployment under its dashboard provider's path, as 21-grafana-dashboards.yaml mounts its
  * own: Grafana provisions it at start like the shipped one.
  */
-function taskflowDashboard(name: string, model: Record<string, unknown>) {
+function taskflowDashboard(name: string, model: Record<string, unknown>, mountDir = '/etc/grafana/dashboards/taskflow') {
   const configMap: KubeObject = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -87,7 +87,7 @@ function taskflowDashboard(name: string, model: Record<string, unknown>) {
       const spec = d.spec.template.spec;
       spec.volumes.push({ name: `grafana-dashboard-${name}`, configMap: { name: `grafana-dashboard-${name}` } });
       const grafana = spec.containers.find((c: { name: string }) => c.name === 'grafana');
-      grafana.volumeMounts.push({ name: `grafana-dashboard-${name}`, mountPath: `/etc/grafana/dashboards/taskflow/${name}`, readOnly: true });
+      grafana.volumeMounts.push({ name: `grafana-dashboard-${name}`, mountPath: `${mountDir}/${name}`, readOnly: true });
     }),
   );
 }
@@ -222,6 +222,12 @@ export const SCENARIOS: readonly Scenario[] = [
       'containers',
       onePanelDashboard('taskflow-containers', 'TaskFlow / Containers', 'Container CPU', 'sum by (pod) (rate(container_cpu_usage_seconds_total{namespace="taskflow"}[$__rate_interval]))'),
     ),
+  },
+  {
+    name: 'dashboard-not-provisioned',
+    description:
+      'a TaskFlow dashboard ConfigMap (uid taskflow-capacity) mounted into Grafana at /var/lib/grafana/dashboards, a path no dashboards provider reads: Grafana never loads it',
+    manifests: taskflowDashboard('capacity', onePanelDashboard('taskflow-capacity', 'TaskFlow / Capacity', 'Pods up', 'up{job="kubernetes-pods"}'), '/var/lib/grafana/dashboards'),
   },
   {
     name: 'dashboard-missing-datasource',

@@ -90,6 +90,21 @@ describe('dashboards', () => {
     expect(panelCase).toContain('Grafana has "Prometheus"');
   }, 120_000);
 
+  when('dashboard-not-provisioned')('names a dashboard the stack provisions that Grafana never loaded, and where it comes from', async () => {
+    const run = await runScenario('dashboard-not-provisioned', { inputs: { 'junit-path': 'junit.xml' } });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('dashboards');
+    const checks = (run.report?.checks ?? []) as { id: string; summary: string; hint?: string }[];
+    const check = checks.find((c) => c.id === 'dashboards');
+    expect(check?.summary).toMatch(/: 1 provisioned dashboard not in Grafana$/);
+    expect(check?.hint).toMatch(/^"TaskFlow \/ Capacity" is provisioned by ConfigMap taskflow\/grafana-dashboard-capacity \(key capacity\.json\) but Grafana does not have it: Grafana's file provider reads it from the mounted ConfigMap/);
+    expect(dashboardsOf(run).find((d) => d.uid === 'taskflow-capacity')).toMatchObject({ status: 'fail', panels: [] });
+    // The dashboards Grafana has are still run, and pass.
+    expect(dashboardsOf(run).find((d) => d.uid === 'taskflow-overview')).toMatchObject({ status: 'pass' });
+    expect(run.summary).toContain('TaskFlow / Capacity');
+    expect(run.diskText).toMatch(/<failure message="provisioned by ConfigMap taskflow\/grafana-dashboard-capacity \(key capacity\.json\) but Grafana does not have it"/);
+  }, 120_000);
+
   when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {
     const run = await runScenario('dashboard-zero-errors', { inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);

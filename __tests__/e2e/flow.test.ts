@@ -29,7 +29,9 @@ describe('metrics flow', () => {
     expect(grafana('/api/dashboards/uid/')).toHaveLength(dashboards.length);
     // ds/query: one per panel, and grafana-query's own.
     expect(grafana('/api/ds/query')).toHaveLength(panels + 1);
-    expect(asked.length - 1 - dashboards.length - panels).toBeLessThanOrEqual(14);
+    // And the list of the namespace's ConfigMaps, for the dashboards mounted into Grafana (those it should have).
+    expect(asked.filter((r) => r.path === '/api/v1/namespaces/taskflow/configmaps' && r.verb === 'list')).toHaveLength(1);
+    expect(asked.length - 1 - dashboards.length - panels - 1).toBeLessThanOrEqual(14);
     const reads = asked.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query}`);
     expect(reads.filter((r, i) => reads.indexOf(r) !== i)).toEqual([]);
     expect(asked.filter((r) => r.resource === 'selfsubjectaccessreviews')).toEqual([]);

@@ -47,16 +47,19 @@ export const dashboards: Check = {
       deadline: started + BUDGET_SHARE * ATTEMPT_TIMEOUTS * settings.requestTimeoutMs,
       signal,
     });
-    const placed = await placeInManifests(ctx, result.dashboards);
+    // With `all`: the dashboards the stack provisions (mounted ConfigMaps, a dashboard sidecar's) that Grafana does not have.
+    const absent = choice.mode === 'all' ? await provisionedButAbsent(ctx) : { results: [], notes: [] };
+    const placed = await placeInManifests(ctx, [...result.dashboards, ...absent.results]);
     const { counts, unmatched, notRun } = result;
     const details = { dashboards: counts.dashboards, panels: counts.panels, queries: counts.queries };
     const panels = placed.flatMap((d) => d.panels.map((p) => ({ d, p })));
     const failed = panels.filter(({ p }) => p.status === 'fail');
     const empty = panels.filter(({ p }) => p.status !== 'pass' && p.problem === 'no data');
     const allowed = panels.filter(({ p }) => p.status === 'pass' && p.cause?.startsWith('no data, as allowed'));
-    const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail');
+    const notInGrafana = placed.filter((d) => d.problem?.endsWith(NOT_IN_GRAFANA));
+    const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail' && !notInGrafana.includes(d));
     const ran = `${plural(counts.dashboards, 'dashboard')}, ${plural(counts.panels, 'panel')}, ${plural(counts.queries, 'query', 'queries')}`;
-    const extra = { details, dashboards: placed };
+    const extra = { details: absent.notes.length ? { ...details, notes: absent.notes } : details, dashboards: placed };
 
     if (!placed.length && !unmatched.length) {
       const none = choice.mode === 'all' ? `Grafana has no dashboard with a Prometheus panel${result.withoutPrometheus ? ` (${plural(result.withoutPrometheus, 'dashboard')} without one)` : ''}` : 'no dashboard to check';
@@ -66,15 +69,18 @@ export const dashboards: Check = {
       failed.length ? `${plural(failed.length, 'panel')} failed` : '',
       empty.length ? `${empty.length} without data` : '',
       brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard')} could not be read` : '',
+      notInGrafana.length ? `${plural(notInGrafana.length, 'provisioned dashboard')} not in Grafana` : '',
       unmatched.length ? `${unmatched.map((u) => `"${u}"`).join(', ')} matched no dashboard` : '',
       notRun ? `${notRun} not run in time` : '',
       allowed.length ? `${allowed.length} without data as allow-down-targets allows` : '',
     ].filter((x) => x);
     const summary = `${ran}: ${problems.length ? problems.join(', ') : 'every panel returned data'}`;
     const missing = [...new Set(failed.map(({ p }) => /^Datasource (.+) was not found$/.exec(p.problem ?? '')?.[1]).filter((x): x is string => x !== undefined))];
-    if (failed.length || brokenDashboards.length || unmatched.length) {
+    if (failed.length || brokenDashboards.length || unmatched.length || notInGrafana.length) {
       const first = failed[0];
+      const absentFirst = notInGrafana[0];
       const hint = [
+        absentFirst ? `"${absentFirst.title}" is ${absentFirst.problem}: ${absentCause(absentFirst)}` : '',
         first ? `"${first.p.title}" on dashboard "${first.d.title}": ${first.p.problem}${first.p.cause ? ` — ${first.p.cause}` : ''}.` : '',
         unmatched.length ? `The dashboards input names ${unmatched.join(', ')}, which Grafana does not have: check the uid, tag or folder, and that the dashboard is provisioned (its ConfigMap carries the sidecar's label, or its file is mounted).` : '',
         missing.length ? `Panels name datasource${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, which Grafana does not have: a dashboard exported with a fixed uid; give its panels \${datasource} (a datasource variable) or the uid ${ds.uid}.` : '',
@@ -96,6 +102,37 @@ export const dashboards: Check = {
     return pass(summary, extra);
   },
 };
+
+const NOT_IN_GRAFANA = 'but Grafana does not have it';
+
+/** Why a provisioned dashboard is not in Grafana, in the words of how it should get there. */
+function absentCause(d: DashboardResult): string {
+  return d.source?.includes('sidecar')
+    ? "the dashboard sidecar copies it into its folder and asks Grafana to reload: check the sidecar container's log (a JSON it could not write, a reload refused), and that Grafana's dashboards provider reads that folder."
+    : "Grafana's file provider reads it from the mounted ConfigMap: check that the dashboards provider's path is where the ConfigMap is mounted, and Grafana's log for the file (invalid JSON, a uid another dashboard has).";
+}
+
+/** DashboardResults (failed, no panel) for the dashboards the stack provisions that Grafana does not list. */
+async function provisionedButAbsent(ctx: CheckContext): Promise<{ results: DashboardResult[]; notes: string[] }> {
+  const site = ctx.stack.grafana;
+  if (!site.ok) return { results: [], notes: [] };
+  const { workload, sidecar } = site.value;
+  const [pods, hits] = await Promise.all([ctx.view.pods(workload.namespace, workload.selector), ctx.view.dashboardHits()]);
+  const { missingProvisioned } = await import('../dashboards/provisioned.js');
+  const { missing, notes } = await missingProvisioned(ctx.view, pods[0], sidecar?.container, hits);
+  return {
+    results: missing.map((d) => ({
+      uid: d.uid,
+      title: d.title,
+      named: false,
+      status: 'fail' as const,
+      source: `${d.source}${d.how === 'sidecar' ? ', for the dashboard sidecar' : ', mounted into Grafana'}`,
+      problem: `provisioned by ${d.source} ${NOT_IN_GRAFANA}`,
+      panels: [],
+    })),
+    notes,
+  };
+}
 
 /** The dashboards with the file and line of their JSON in the `manifests` (only those that failed or warned). */
 async function placeInManifests(ctx: CheckContext, results: DashboardResult[]): Promise<DashboardResult[]> {

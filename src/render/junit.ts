@@ -112,8 +112,18 @@ function dashboardSuite(dashboard: DashboardResult, options: JunitOptions): Suit
       ...(dashboard.source ? ([['source', dashboard.source]] as const) : []),
     ],
     // Two panels of one title are told apart by their id (GitLab keeps only the first of a name).
-    cases: dashboard.panels.map((p) => panelCase(dashboard, p, p.title === '' || (titles.get(p.title) ?? 0) > 1 ? `${p.title || 'panel'} (panel ${p.id})` : p.title, options)),
+    cases: dashboard.panels.length || !dashboard.problem
+      ? dashboard.panels.map((p) => panelCase(dashboard, p, p.title === '' || (titles.get(p.title) ?? 0) > 1 ? `${p.title || 'panel'} (panel ${p.id})` : p.title, options))
+      : [wholeDashboardCase(dashboard, dashboard.problem, options)],
   };
+}
+
+/** A dashboard wrong as a whole (not in Grafana, unreadable, not run in time): one test case, the dashboard's. */
+function wholeDashboardCase(dashboard: DashboardResult, problem: string, options: JunitOptions): Case {
+  const base = { classname: `dashboards.${dashboard.uid}`, name: dashboard.title, seconds: 0, ...(dashboard.file ? { file: dashboard.file, ...(dashboard.line !== undefined ? { line: dashboard.line } : {}) } : {}) };
+  const text = [problem, ...(dashboard.source ? [`source: ${dashboard.source}`] : [])].join('\n');
+  if (dashboard.status === 'fail' || (dashboard.status === 'warn' && options.failOnWarning)) return { ...base, outcome: { kind: 'failure', message: problem, type: dashboard.status === 'fail' ? 'dashboard' : 'warning', text } };
+  return { ...base, outcome: dashboard.status === 'warn' ? { kind: 'warning', text } : { kind: 'pass' } };
 }
 
 function panelCase(dashboard: DashboardResult, panel: PanelResult, name: string, options: JunitOptions): Case {
