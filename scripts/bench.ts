@@ -13,7 +13,7 @@
  * measurement, so it exits 0 whether goals are met or not (2 on a usage error).
  *
  *   npm run bench
- *   node lib/scripts/bench.js [--runs 5] [--scale-runs 3] [--stack-runs 3] [--cold-runs 5] [--json PATH]
+ *   node lib/scripts/bench.js [--runs 5] [--scale-runs 5] [--stack-runs 5] [--cold-runs 5] [--json PATH]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -331,8 +331,8 @@ async function main(): Promise<number> {
     });
     opts = {
       runs: positive(values, 'runs', 5),
-      scaleRuns: positive(values, 'scale-runs', 3),
-      stackRuns: positive(values, 'stack-runs', 3),
+      scaleRuns: positive(values, 'scale-runs', 5),
+      stackRuns: positive(values, 'stack-runs', 5),
       coldRuns: positive(values, 'cold-runs', 5),
       json: values.json,
     };

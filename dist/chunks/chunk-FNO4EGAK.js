@@ -1,0 +1,2 @@
+import{createRequire as __mfcRequire}from'node:module';const require=__mfcRequire(import.meta.url);
+function s(e){let t=e.length;for(;t>0&&e[t-1]==="/";)t--;return e.slice(0,t)}function h(e,t){return e<t?-1:e>t?1:0}function u(e,t){let n=0,r=0,i=-1,l=0;for(;r<t.length;)if(n<e.length&&(e[n]==="?"||e[n]!=="*"&&e[n]===t[r]))n++,r++;else if(n<e.length&&e[n]==="*")i=n++,l=r;else if(i!==-1)n=i+1,r=++l;else return!1;for(;n<e.length&&e[n]==="*";)n++;return n===e.length}export{s as a,h as b,u as c};
