@@ -105,11 +105,12 @@ describe('reading /api/v1/targets as it arrives', () => {
   });
 
   it('stops reading at 20 MiB outside the target list, and keeps at most MAX_KEPT_BYTES of targets', async () => {
-    const filler = `{"filler":"${'x'.repeat(30 * 1048576)}","status":"success","data":{"activeTargets":[]}}`;
+    const filler = `{"filler":"${'x'.repeat(60 * 1048576)}","status":"success","data":{"activeTargets":[]}}`;
     const server = await serve(filler);
     try {
       await expect(new PrometheusClient(urlEndpoint(server.url, 10_000)).activeTargets()).rejects.toThrow(/the answer is larger than 20 MiB; refusing to read it/);
-      expect(server.sent()).toBeLessThan(24 * 1048576);
+      // Not read to the end: what the server got to send is 20 MiB and what the sockets' buffers hold.
+      expect(server.sent()).toBeLessThan(32 * 1048576);
     } finally {
       await server.close();
     }
