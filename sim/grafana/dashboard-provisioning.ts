@@ -24,6 +24,7 @@ import { parseDocument } from 'yaml';
 import type { DashboardDatabase, StoredDashboard } from './dashboard-store.js';
 import { shortUid } from './dashboard-store.js';
 import type { LogSink } from './logfmt.js';
+import { asBool as bool, asRecord, asString as str } from './provisioning.js';
 
 export interface DashboardProvider {
   readonly name: string;
@@ -41,27 +42,6 @@ export interface DashboardProvider {
 
 const LOGGER = 'provisioning.dashboard';
 
-function expandEnv(text: string, env: ReadonlyMap<string, string>): string {
-  return text
-    .split('$$')
-    .map((part) => part.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, braced: string, bare: string) => env.get(braced ?? bare) ?? ''))
-    .join('$');
-}
-
-const asRecord = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-
-function str(value: unknown, env: ReadonlyMap<string, string>): string {
-  if (value === undefined || value === null || typeof value === 'object') return '';
-  return expandEnv(String(value), env);
-}
-
-function bool(value: unknown, env: ReadonlyMap<string, string>): boolean {
-  if (typeof value === 'boolean') return value;
-  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(str(value, env));
-}
-
-/** The provider files of `<provisioning>/dashboards`, in file-name order. */
 function providerFiles(files: ReadonlyMap<string, string>, directory: string): [string, string][] {
   const prefix = `${directory.replace(/\/+$/, '')}/`;
   return [...files.entries()]

@@ -85,12 +85,13 @@ function expandDeep(value: unknown, env: ReadonlyMap<string, string>): unknown {
   return value;
 }
 
-function asString(value: unknown, env: ReadonlyMap<string, string>): string {
+/** A provisioning file's scalar as Grafana reads it, env expanded (shared with dashboard provisioning). */
+export function asString(value: unknown, env: ReadonlyMap<string, string>): string {
   if (value === undefined || value === null || typeof value === 'object') return '';
   return expandEnv(String(value), env);
 }
 
-function asBool(value: unknown, env: ReadonlyMap<string, string>): boolean {
+export function asBool(value: unknown, env: ReadonlyMap<string, string>): boolean {
   if (typeof value === 'boolean') return value;
   return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(asString(value, env));
 }
@@ -100,7 +101,7 @@ function asInt(value: unknown, env: ReadonlyMap<string, string>): number {
   return Number.isNaN(parsed) ? 0 : parsed;
 }
 
-function asRecord(value: unknown): Record<string, unknown> {
+export function asRecord(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
