@@ -5,12 +5,9 @@
  */
 import { ATTEMPT_TIMEOUTS } from '../runner.js';
 import type { DashboardResult, PanelResult } from '../types.js';
+import { plural } from '../render/format.js';
 import { fail, pass, warn, type Check, type CheckContext } from './check.js';
 import { findDatasource } from './grafana-datasource.js';
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 /** The share of the attempt's budget the dashboards may use: the rest is margin to report. */
 const BUDGET_SHARE = 0.8;
@@ -58,18 +55,18 @@ export const dashboards: Check = {
     const allowed = panels.filter(({ p }) => p.status === 'pass' && p.cause?.startsWith('no data, as allowed'));
     const notInGrafana = placed.filter((d) => d.problem?.endsWith(NOT_IN_GRAFANA));
     const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail' && !notInGrafana.includes(d));
-    const ran = `${plural(counts.dashboards, 'dashboard')}, ${plural(counts.panels, 'panel')}, ${plural(counts.queries, 'query', 'queries')}`;
+    const ran = `${plural(counts.dashboards, 'dashboard', 'dashboards')}, ${plural(counts.panels, 'panel', 'panels')}, ${plural(counts.queries, 'query', 'queries')}`;
     const extra = { details: absent.notes.length ? { ...details, notes: absent.notes } : details, dashboards: placed };
 
     if (!placed.length && !unmatched.length) {
-      const none = choice.mode === 'all' ? `Grafana has no dashboard with a Prometheus panel${result.withoutPrometheus ? ` (${plural(result.withoutPrometheus, 'dashboard')} without one)` : ''}` : 'no dashboard to check';
+      const none = choice.mode === 'all' ? `Grafana has no dashboard with a Prometheus panel${result.withoutPrometheus ? ` (${plural(result.withoutPrometheus, 'dashboard', 'dashboards')} without one)` : ''}` : 'no dashboard to check';
       return pass(`${none}: nothing to run`, extra);
     }
     const problems = [
-      failed.length ? `${plural(failed.length, 'panel')} failed` : '',
+      failed.length ? `${plural(failed.length, 'panel', 'panels')} failed` : '',
       empty.length ? `${empty.length} without data` : '',
-      brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard')} could not be read` : '',
-      notInGrafana.length ? `${plural(notInGrafana.length, 'provisioned dashboard')} not in Grafana` : '',
+      brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard', 'dashboards')} could not be read` : '',
+      notInGrafana.length ? `${plural(notInGrafana.length, 'provisioned dashboard', 'provisioned dashboards')} not in Grafana` : '',
       unmatched.length ? `${unmatched.map((u) => `"${u}"`).join(', ')} matched no dashboard` : '',
       notRun ? `${notRun} not run in time` : '',
       allowed.length ? `${allowed.length} without data as allow-down-targets allows` : '',

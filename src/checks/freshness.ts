@@ -71,28 +71,12 @@ export interface Selector {
  * (under `offset` or `@`); undefined when the grammar does not parse it.
  */
 export async function selectorsOf(query: string): Promise<Selector[] | undefined> {
-  // The grammar is loaded only when a query returned series.
-  const { parser } = await import('@prometheus-io/lezer-promql');
-  const tree = parser.parse(query);
+  // The grammar (the dashboards check's reader of it) is loaded only when a query returned series.
+  const parsed = (await import('../dashboards/promql.js')).selectorsOf(query);
+  if (parsed.errorAt !== undefined) return undefined;
   const found = new Map<string, Selector>();
-  let broken = false;
-  tree.iterate({
-    enter(node) {
-      if (node.type.isError) broken = true;
-      if (node.name !== 'VectorSelector') return;
-      for (let up = node.node.parent; up; up = up.parent) if (up.name === 'OffsetExpr' || up.name === 'StepInvariantExpr') return;
-      const text = query.slice(node.from, node.to).trim();
-      const identifier = node.node.getChild('Identifier');
-      let metric = identifier ? query.slice(identifier.from, identifier.to) : undefined;
-      for (const m of node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
-        const name = m.getChild('LabelName');
-        const literal = m.getChild('StringLiteral');
-        if (name && literal && m.getChild('MatchOp')?.getChild('EqlSingle') && query.slice(name.from, name.to) === '__name__') metric = query.slice(literal.from + 1, literal.to - 1);
-      }
-      found.set(text, { text, ...(metric ? { metric } : {}) });
-    },
-  });
-  return broken ? undefined : [...found.values()];
+  for (const s of parsed.selectors) if (!s.shifted) found.set(s.text, { text: s.text, ...(s.metric !== undefined ? { metric: s.metric } : {}) });
+  return [...found.values()];
 }
 
 export type Freshness =

@@ -50,7 +50,7 @@ export class Datasources {
       if (!ref && !type) return inherited ?? this.defaultChoice();
     } else return inherited ?? this.defaultChoice();
     const text = interpolate(ref).trim();
-    if (text === MIXED || (type === 'datasource' && text === MIXED)) return { kind: 'mixed' };
+    if (text === MIXED) return { kind: 'mixed' };
     if (BUILT_IN.has(text) || type === 'datasource' || type === 'grafana') return { kind: 'built-in', name: text || type };
     if (!text) {
       // `{type}` without uid: the default when it has that type, else the first of the type.

@@ -22,6 +22,8 @@ export interface Selector {
   readonly matchers: readonly Matcher[];
   /** The selector as written. */
   readonly text: string;
+  /** It reads another time than the evaluation's (under `offset` or `@`). */
+  readonly shifted?: true;
 }
 
 export interface ParsedQuery {
@@ -113,7 +115,9 @@ export function selectorsOf(expr: string): ParsedQuery {
         else matchers.push({ name, op, value });
       }
     }
-    selectors.push({ ...(metric !== undefined ? { metric } : {}), matchers, text: text.slice(node.from, node.to) });
+    let shifted = false;
+    for (let up = node.parent; up && !shifted; up = up.parent) shifted = up.name === 'OffsetExpr' || up.name === 'StepInvariantExpr';
+    selectors.push({ ...(metric !== undefined ? { metric } : {}), matchers, text: text.slice(node.from, node.to).trim(), ...(shifted ? { shifted: true as const } : {}) });
   } while (cursor.next());
   return { selectors, ...(errorAt !== undefined ? { errorAt } : {}) };
 }

@@ -284,8 +284,8 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     }
     const ran: { refId: string; expr: string; series: number; error?: string }[] = [];
     try {
+      const { intervalMs, maxDataPoints } = panelInterval(range, panel, undefined);
       for (const { ds, targets } of groups.values()) {
-        const { intervalMs, maxDataPoints } = panelInterval(range, panel, undefined);
         const request: PanelQueryRequest = {
           from: range.from,
           to: range.to,
