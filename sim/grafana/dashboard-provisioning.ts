@@ -24,7 +24,7 @@ import { parseDocument } from 'yaml';
 import type { DashboardDatabase, StoredDashboard } from './dashboard-store.js';
 import { shortUid } from './dashboard-store.js';
 import type { LogSink } from './logfmt.js';
-import { asBool as bool, asRecord, asString as str } from './provisioning.js';
+import { asBool as bool, asInt, asRecord, asString as str } from './provisioning.js';
 
 export interface DashboardProvider {
   readonly name: string;
@@ -76,7 +76,7 @@ export function readDashboardProviders(files: ReadonlyMap<string, string>, direc
       }
       parsed.push({
         name,
-        orgId: Number.parseInt(str(raw[key('orgId', 'org_id')], env), 10) || 1,
+        orgId: asInt(raw[key('orgId', 'org_id')], env) || 1,
         type: str(raw.type, env) || 'file',
         folder: str(raw.folder, env),
         folderUid: str(raw[key('folderUid', 'folder_uid')], env),

@@ -11,6 +11,7 @@
  * (grafana/grafana#50560 "Load library panels in the frontend rather than the backend").
  */
 import { createHash } from 'node:crypto';
+import { asRecord } from './provisioning.js';
 
 export interface Folder {
   readonly id: number;
@@ -83,9 +84,6 @@ export function shortUid(seed: string): string {
   const digits = BigInt(`0x${hex.slice(0, 24)}`).toString(36).padStart(13, '0').slice(-13);
   return `a${digits}`;
 }
-
-const asRecord = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 export class DashboardDatabase {
   private nextId = 1;

@@ -96,7 +96,7 @@ export function asBool(value: unknown, env: ReadonlyMap<string, string>): boolea
   return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(asString(value, env));
 }
 
-function asInt(value: unknown, env: ReadonlyMap<string, string>): number {
+export function asInt(value: unknown, env: ReadonlyMap<string, string>): number {
   const parsed = Number.parseInt(asString(value, env), 10);
   return Number.isNaN(parsed) ? 0 : parsed;
 }

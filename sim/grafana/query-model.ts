@@ -86,7 +86,7 @@ export function calculateStepMs(inputs: StepInputs): number {
   const safe = roundInterval(span / SAFE_RESOLUTION);
   const adjusted = Math.max(calculated, safe);
   // A `$__rate_interval` min step makes the step the rate interval itself, not scaled by the factor.
-  if (inputs.queryInterval === '$__rate_interval' || inputs.queryInterval === '${__rate_interval}') {
+  if (RATE_INTERVAL.includes(inputs.queryInterval)) {
     return rateIntervalMs(adjusted, inputs.dsTimeInterval);
   }
   return adjusted * (inputs.intervalFactor > 0 ? inputs.intervalFactor : 1);
@@ -122,12 +122,6 @@ export function formatInterval(ms: number): string {
 }
 
 const RATE_INTERVAL = ['$__rate_interval', '${__rate_interval}'];
-const VARIABLE_INTERVALS = ['$__interval', '$__interval_ms', '$__rate_interval', '$__rate_interval_ms', '${__interval}', '${__interval_ms}', '${__rate_interval}', '${__rate_interval_ms}'];
-
-/** A query's `interval` (its "Min step") names a built-in variable rather than a duration. */
-export function isVariableInterval(interval: string): boolean {
-  return VARIABLE_INTERVALS.includes(interval);
-}
 
 /**
  * calculateRateInterval (pkg/promlib/models/query.go): max(interval + scrape, 4 × scrape), the

@@ -71,7 +71,7 @@ export interface Selector {
  * (under `offset` or `@`); undefined when the grammar does not parse it.
  */
 export async function selectorsOf(query: string): Promise<Selector[] | undefined> {
-  // The grammar (the dashboards check's reader of it) is loaded only when a query returned series.
+  // The grammar (the dashboards check's reader of it) is loaded with the check, not with the engine.
   const parsed = (await import('../dashboards/promql.js')).selectorsOf(query);
   if (parsed.errorAt !== undefined) return undefined;
   const found = new Map<string, Selector>();
