@@ -43,11 +43,6 @@ function datasourceRef(query: QueryJson): { uid: string; id: number } {
   return { uid, id: num(query.datasourceId, 0) };
 }
 
-/** 9.x: the Prometheus backend still lived in pkg/tsdb/prometheus (before pkg/promlib). */
-function legacyBackend(release: GrafanaRelease): boolean {
-  return Number(/^v?(\d+)/.exec(release.version)?.[1] ?? 11) < 10;
-}
-
 function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: number, toMs: number, release: GrafanaRelease): PrometheusQuery {
   const instant = query.instant === true;
   const range = query.range === true || !instant;
@@ -66,7 +61,7 @@ function toPrometheusQuery(query: QueryJson, ds: ProvisionedDatasource, fromMs: 
     queryInterval: str(query.interval),
     dsTimeInterval: str(ds.jsonData.timeInterval),
     rangeMs: toMs - fromMs,
-    legacy: legacyBackend(release),
+    legacy: !release.promlib,
   });
   return {
     refId: str(query.refId, 'A'),
@@ -114,7 +109,7 @@ export class QueryApi {
       }
       const ds = this.deps.datasources().find((candidate) => (id > 0 ? candidate.id === id : candidate.uid === uid));
       if (!ds) {
-        if (legacyBackend(this.deps.release)) return json(500, { message: 'Query data error' });
+        if (!this.deps.release.promlib) return json(500, { message: 'Query data error' });
         return json(404, { message: 'Data source not found', traceID: '' });
       }
       resolved.push([query, ds]);

@@ -21,6 +21,12 @@ export interface GrafanaRelease {
    */
   readonly prometheusHealthCheck: boolean;
   /**
+   * The Prometheus backend is pkg/promlib (10.0+); 9.x's pkg/tsdb/prometheus computes
+   * `$__rate_interval` from the step only and answers a query naming an unknown datasource
+   * `500 {"message":"Query data error"}` instead of `404 "Data source not found"`.
+   */
+  readonly promlib: boolean;
+  /**
    * Authentication runs through the authn broker (10.1+, grafana/grafana#69620 "Use auth broker
    * by default"): refusals are errutil errors, `{"message","messageId","statusCode","traceID"}`
    * (pkg/services/authn/authnimpl errCantAuthenticateReq `auth.unauthorized`, the password
@@ -96,6 +102,7 @@ export function grafanaRelease(version: string): GrafanaRelease {
     version,
     ...build,
     prometheusHealthCheck: atLeast(version, 10, 0),
+    promlib: atLeast(version, 10, 0),
     authnBroker: atLeast(version, 10, 1),
     sessionExpiryCookie: atLeast(version, 10, 3),
     pluginErrutil: atLeast(version, 11, 0),
