@@ -507,7 +507,7 @@ export function toKubeError(err: unknown, p: Permission, server: string): KubeEr
       `${describePermission(p)}: the API server ${server}: ${describeNetworkError(err)}`,
       0,
       'NetworkError',
-      'The connection broke during the exchange: the API server, or a proxy or load balancer in front of it, closed it. Retry; if it persists, look at their logs.',
+      'The exchange broke off: the API server, or a proxy or load balancer in front of it, closed the connection or reset the request. Retry; if it persists, look at their logs.',
     );
   }
   const reason = describeNetworkError(err).startsWith('TLS') ? 'TLSError' : 'NetworkError';
@@ -515,7 +515,7 @@ export function toKubeError(err: unknown, p: Permission, server: string): KubeEr
 }
 
 /** Network failures after the connection was made: the server was reached, then the exchange broke. */
-const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE']);
+const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR']);
 
 export function networkHint(err: unknown): string | undefined {
   const text = describeNetworkError(err);

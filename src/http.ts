@@ -181,6 +181,10 @@ const NETWORK_MESSAGES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'the answer body stalled (request-timeout)',
   UND_ERR_SOCKET: 'the connection was reset: the other side closed it before the answer was complete',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short (content-length mismatch)',
+  // HTTP/2 (kube-apiserver speaks it): the server reset this request's stream (RST_STREAM), as Go's
+  // server does when a handler aborts; the connection and its other requests go on.
+  ERR_HTTP2_STREAM_ERROR: 'the server reset the HTTP/2 stream of the request before the answer was complete',
+  ERR_HTTP2_SESSION_ERROR: 'the HTTP/2 connection failed before the answer was complete',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
   SELF_SIGNED_CERT_IN_CHAIN: "TLS: the server's certificate is not signed by the kubeconfig's certificate authority",
   DEPTH_ZERO_SELF_SIGNED_CERT: "TLS: the server's certificate is self-signed and not trusted by the kubeconfig",
@@ -193,7 +197,9 @@ const NETWORK_MESSAGES: Record<string, string> = {
 export function describeNetworkError(err: unknown): string {
   const code = networkCode(err);
   const known = NETWORK_MESSAGES[code];
-  if (known) return `${known} [${code}]`;
+  // Node names the HTTP/2 error code in the message: "Stream closed with error code NGHTTP2_INTERNAL_ERROR".
+  const h2Code = code.startsWith('ERR_HTTP2_') ? /\bNGHTTP2_[A-Z_]+/.exec(innermostMessage(err))?.[0] : undefined;
+  if (known) return `${known}${h2Code ? ` (${h2Code})` : ''} [${code}]`;
   const msg = innermostMessage(err);
   return code === 'NETWORK' ? msg : `${msg} [${code}]`;
 }

@@ -7,11 +7,14 @@
  *
  * It plays one Kubernetes release (`version`, 1.29–1.35, default 1.32; see version.ts): `/version`,
  * the exec subprotocols, and from 1.35 the second authorization of WebSocket upgrades as `create`.
- * Like kube-apiserver it keeps an idle connection open for 90 s (apiserver
- * pkg/server/secure_serving.go: `IdleTimeout: 90 * time.Second`), and a stream stays open until
- * its command ends, its pod connections end, or the client closes it.
+ * Like kube-apiserver it speaks HTTP/2 to clients that offer it in ALPN and HTTP/1.1 to the others
+ * (apiserver pkg/server/secure_serving.go configures `http2.Server` unless DisableHTTP2, with
+ * `MaxConcurrentStreams` 250 streams per connection): kubectl and undici's client multiplex their
+ * requests over one connection, WebSocket upgrades (exec, port-forward) come over HTTP/1.1. It
+ * keeps an idle HTTP/1.1 connection open for 90 s (`IdleTimeout: 90 * time.Second`), and a stream
+ * stays open until its command ends, its pod connections end, or the client closes it.
  */
-import https from 'node:https';
+import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -38,7 +41,7 @@ import {
   notFoundPath,
   unauthorized,
 } from './status.js';
-import { rejectUpgrade, rejectUpgradeWithText, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
+import { abortExchange, rejectUpgrade, rejectUpgradeWithText, sendJson, sendRaw, sendRawOnSocket, sendStatus, sendText, type ResponseOptions } from './http-util.js';
 import { discoveryDocument } from './discovery.js';
 import { API_GROUPS, resourceByName, type ResourceType } from './resources.js';
 import { customResourceTypes } from './crd.js';
@@ -64,6 +67,9 @@ export interface KubeApiServerOptions extends StoreOptions {
   /** Streaming feature gates switched away from the release's default. */
   featureGates?: StreamFeatureGates;
 }
+
+/** Streams one HTTP/2 connection may have open at once (kube-apiserver's default, secure_serving.go). */
+export const MAX_CONCURRENT_STREAMS = 250;
 
 /** How long an idle client connection stays open (kube-apiserver's `IdleTimeout`). */
 export const IDLE_TIMEOUT_MS = 90_000;
@@ -113,6 +119,18 @@ function certificateUser(req: IncomingMessage): UserInfo | undefined {
   return { name: subject.CN, groups: [...orgs, 'system:authenticated'] };
 }
 
+/**
+ * Every value of a request header that may be repeated: HTTP/1.1's IncomingMessage keeps them
+ * apart in `headersDistinct` (its `headers` joins unknown ones with ", "); HTTP/2's compatibility
+ * request has no `headersDistinct` and gives a repeated header as an array.
+ */
+function headerValues(req: IncomingMessage, name: string): string[] {
+  const distinct = (req as Partial<Pick<IncomingMessage, 'headersDistinct'>>).headersDistinct;
+  if (distinct) return distinct[name] ?? [];
+  const value = req.headers[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
 }
@@ -148,7 +166,7 @@ export class KubeApiServer {
     handleProtocols: (_offered, req) => this.negotiated.get(req) || false,
   });
   private ca?: CertificateAuthority;
-  private server?: https.Server;
+  private server?: http2.Http2SecureServer;
   private port: number;
   private kube: KubeVersion;
 
@@ -185,19 +203,27 @@ export class KubeApiServer {
   async start(): Promise<void> {
     this.ca = await CertificateAuthority.create();
     const serving = await this.ca.issueServerCert();
-    const server = https.createServer({
+    const server = http2.createSecureServer({
+      allowHTTP1: true,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
       cert: serving.certPem,
       key: serving.keyPem,
       ca: [this.ca.certPem],
       requestCert: true,
       rejectUnauthorized: false,
     });
-    server.keepAliveTimeout = IDLE_TIMEOUT_MS;
+    // Read by the HTTP/1.1 connections the server falls back to (an HTTP/2 session stays open
+    // until the client closes it: kube-apiserver's 90 s is longer than any run).
+    (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = IDLE_TIMEOUT_MS;
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handleRequest(req, res));
+    // HTTP/2's compatibility request and response (node:http2 Http2ServerRequest/Response) are
+    // served by the same pipeline as HTTP/1.1's: they have what it uses (method, url, headers, the
+    // TLS socket's peer certificate through `req.socket`, `res.writeHead`, streaming bodies), and
+    // `socket.destroy()` on them resets that one stream, as Go's server does for a handler that aborts.
+    server.on('request', (req, res) => void this.handleRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -281,8 +307,8 @@ export class KubeApiServer {
 
   /** Acts as the `Impersonate-User`/`Impersonate-Group` identity when the caller may impersonate it. */
   private impersonate(req: IncomingMessage, caller: UserInfo): UserInfo {
-    const name = req.headersDistinct['impersonate-user']?.[0];
-    const groups = req.headersDistinct['impersonate-group'] ?? [];
+    const name = headerValues(req, 'impersonate-user')[0];
+    const groups = headerValues(req, 'impersonate-group');
     if (!name) return caller;
     const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(name);
     const targets = [
@@ -339,7 +365,8 @@ export class KubeApiServer {
     const fault = this.faults.take(req.method ?? 'GET', info);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.reset) {
-      socket.destroy();
+      if (res) abortExchange(res);
+      else socket.destroy();
       return undefined;
     }
     if (fault?.respond) {
@@ -368,7 +395,7 @@ export class KubeApiServer {
       await this.serve(req, res, url, info, admitted.user, admitted.options);
     } catch (err) {
       const error = err instanceof ApiError ? err : internalError((err as Error).message);
-      if (res.headersSent) res.destroy();
+      if (res.headersSent) abortExchange(res);
       else sendStatus(res, error.status);
     }
   }

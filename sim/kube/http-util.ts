@@ -1,6 +1,7 @@
 /** Writing API answers: JSON bodies, Status errors, and raw answers on an upgraded socket. */
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { constants as h2 } from 'node:http2';
 import type { Duplex, Writable } from 'node:stream';
 import type { RawAnswer } from './faults.js';
 import type { Status } from './status.js';
@@ -13,12 +14,23 @@ export interface ResponseOptions {
   execWithoutStatus?: boolean;
 }
 
+/**
+ * Breaks off one exchange the way kube-apiserver does when a handler aborts (Go's net/http on
+ * http.ErrAbortHandler): over HTTP/1.1 the connection is closed; over HTTP/2 only that request's
+ * stream is reset (RST_STREAM INTERNAL_ERROR) and the connection's other requests go on.
+ */
+export function abortExchange(res: ServerResponse): void {
+  const stream = (res as ServerResponse & { stream?: { close(code: number): void } }).stream;
+  if (stream) stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+  else res.socket?.destroy();
+}
+
 export function sendJson(res: ServerResponse, code: number, body: unknown, options: ResponseOptions = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   if (options.truncate) {
     res.write(text.slice(0, Math.floor(text.length / 2)));
-    res.socket?.destroy();
+    abortExchange(res);
     return;
   }
   res.end(text);
@@ -121,7 +133,7 @@ async function streamBody(out: Writable, answer: RawAnswer, truncate: boolean, d
 /** Sends a raw answer (any status, type and size) on a response. */
 export function sendRaw(res: ServerResponse, answer: RawAnswer, truncate = false): Promise<void> {
   res.writeHead(answer.status ?? 200, { 'Content-Type': answer.contentType ?? 'text/plain; charset=utf-8', 'Content-Length': rawLength(answer) });
-  return streamBody(res, answer, truncate, () => res.socket?.destroy());
+  return streamBody(res, answer, truncate, () => abortExchange(res));
 }
 
 /** Sends a raw answer on a connection that asked to upgrade, then closes it. */

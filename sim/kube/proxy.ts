@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { KubeObject } from './view.js';
 import type { ObjectStore } from './store.js';
 import { badRequest, notFound, serviceUnavailable, type ApiError } from './status.js';
-import { sendStatus } from './http-util.js';
+import { abortExchange, sendStatus } from './http-util.js';
 import { podIP } from './pod-status.js';
 
 export interface ProxyTarget {
@@ -93,7 +93,9 @@ export function resolvePodTarget(store: ObjectStore, namespace: string, id: stri
 function forwardedHeaders(req: IncomingMessage, target: ProxyTarget): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization') continue;
+    // An HTTP/2 request's pseudo-headers (`:method`, `:path`, `:authority`…) are not headers of
+    // the HTTP/1.1 request to the backend (Go's reverse proxy builds that one from the request).
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name.startsWith(':')) continue;
     headers[name] = value;
   }
   headers.host = `${target.address}:${target.port}`;
@@ -133,12 +135,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Proxy
     for (const [name, value] of Object.entries(answer.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
+    // HTTP/2 has no reason phrase (RFC 9113 §8.3.2): only an HTTP/1.1 answer carries the backend's.
+    if (req.httpVersionMajor >= 2) res.writeHead(answer.statusCode ?? 502, headers);
+    else res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
     answer.pipe(res);
-    answer.on('error', () => res.destroy());
+    answer.on('error', () => abortExchange(res));
   });
   upstream.on('error', (err) => {
-    if (res.headersSent) return void res.destroy();
+    if (res.headersSent) return void abortExchange(res);
     const error: ApiError = serviceUnavailable(`error trying to reach service: ${dialError(err, target)}`);
     sendStatus(res, error.status);
   });
