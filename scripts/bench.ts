@@ -255,7 +255,8 @@ async function scrapePools(cluster: SimulatedCluster): Promise<number> {
 
 /**
  * The bytes of the bundle a run may load: the entry and every file it imports, statically or
- * with import(), relative to it, transitively (a bundler that splits the code into chunks).
+ * with import(), relative to it, transitively (a bundler that splits the code into chunks), and
+ * the sidecars those require on first use.
  */
 function bundleBytes(entryFile: string): { entry: number; total: number; files: number } {
   const seen = new Set<string>([entryFile]);
@@ -264,7 +265,9 @@ function bundleBytes(entryFile: string): { entry: number; total: number; files: 
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
     const text = readFileSync(file, 'utf8');
     total += Buffer.byteLength(text);
-    for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+    // Chunks it imports, and the sidecars (CommonJS files a chunk requires on first use: "./lazy-….cjs").
+    for (const m of text.matchAll(/(?:(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["'])|["'](\.\/[\w.-]+\.cjs)["']/g)) {
+      m[1] ??= m[2];
       const target = join(dirname(file), m[1] as string);
       if (!seen.has(target) && existsSync(target)) {
         seen.add(target);

@@ -69,8 +69,9 @@ const slimClientNode: Plugin = {
  * (about 170 KB of JavaScript, a tenth of a healthy run's time). Each is imported through a
  * CommonJS stand-in whose properties are getters that require the package on first use, so a
  * package's code runs only in the runs whose kubeconfig needs it, and then exactly as imported
- * (`new SocksProxyAgent(…)` constructs the package's own class). A name client-node starts to use
- * that is not listed here fails the build.
+ * (`new SocksProxyAgent(…)` constructs the package's own class). The package itself is a sidecar
+ * (see SIDECARS): a file of its own that a run without such a kubeconfig does not even parse. A
+ * name client-node starts to use that is not listed here fails the build.
  */
 const LAZY_CLIENT_NODE_DEPS: Readonly<Record<string, { readonly values: readonly string[]; readonly classes: readonly string[] }>> = {
   'js-yaml': { values: ['load'], classes: [] },
@@ -80,6 +81,48 @@ const LAZY_CLIENT_NODE_DEPS: Readonly<Record<string, { readonly values: readonly
   'jsonpath-plus': { values: ['JSONPath'], classes: [] },
   'openid-client': { values: ['discovery', 'refreshTokenGrant', 'customFetch'], classes: [] },
 };
+
+/**
+ * Sidecars: CommonJS bundles of their own beside the chunks (dist/chunks/<name>.cjs), each required
+ * (`require('./<name>.cjs')`, relative to the chunk that requires it, through the `require` of the
+ * banner) the first time a run needs it. Code in a chunk is parsed whenever the chunk loads, even
+ * the parts a run never calls; a sidecar is read only by the runs that use it. `sidecar()` names
+ * one and returns the path to require; `sidecarsExternal` keeps those requires as they are.
+ */
+const SIDECARS = new Map<string, string>();
+
+function sidecar(name: string, entry: string): string {
+  const known = SIDECARS.get(name);
+  if (known !== undefined && known !== entry) throw new Error(`sidecar ${name} is both ${known} and ${entry}`);
+  SIDECARS.set(name, entry);
+  return `./${name}.cjs`;
+}
+
+const sidecarsExternal: Plugin = {
+  name: 'sidecars-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/[\w.-]+\.cjs$/ }, (args) => (SIDECARS.has(args.path.slice(2, -'.cjs'.length)) ? { path: args.path, external: true } : undefined));
+  },
+};
+
+/** Builds each sidecar: its package (and what it requires) bundled as one CommonJS file. */
+async function buildSidecars(): Promise<Metafile> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [...SIDECARS].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, entry]) => ({ in: entry, out: `chunks/${name}` })),
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return result.metafile;
+}
 
 const lazyClientNodeDeps: Plugin = {
   name: 'lazy-client-node-deps',
@@ -96,7 +139,7 @@ const lazyClientNodeDeps: Plugin = {
       const real = await b.resolve(args.path, { kind: 'require-call', resolveDir: args.pluginData as string, pluginData: 'real' });
       if (real.errors.length) return { errors: real.errors };
       const { values, classes } = LAZY_CLIENT_NODE_DEPS[args.path] as (typeof LAZY_CLIENT_NODE_DEPS)[string];
-      const lines = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(real.path)}));`, `module.exports = {`];
+      const lines = [`let real;`, `const load = () => (real ??= require(${JSON.stringify(sidecar(`lazy-${args.path}`, real.path))}));`, `module.exports = {`];
       for (const name of values) lines.push(`  get ${name}() { return load().${name}; },`);
       // `new Stand(…)` returns the object the real constructor builds.
       for (const name of classes) lines.push(`  ${name}: function ${name}(...args) { return new (load().${name})(...args); },`);
@@ -215,9 +258,20 @@ const slimUndici: Plugin = {
       return { path: 'undici', namespace: 'slim-undici', pluginData: dirname(index.path) };
     });
     b.onLoad({ filter: /.*/, namespace: 'slim-undici' }, (args) => ({ contents: UNDICI_SLIM(args.pluginData as string), resolveDir: args.pluginData as string, loader: 'js' }));
+    // undici's HTTP/1.1 client (client-h1.js lazyllhttp) requires llhttp, the parser it compiles
+    // to WebAssembly (two builds, 72 KB of base64 each: SIMD, and the one it falls back to), on its
+    // first HTTP/1.1 connection; a run that speaks HTTP/2 to the API server may make none.
+    const h1 = join(UNDICI_DIR, 'lib', 'dispatcher', 'client-h1.js');
+    b.onResolve({ filter: /^\.\.\/llhttp\/llhttp(_simd)?-wasm\.js$/ }, (args) => {
+      if (args.importer !== h1) return undefined;
+      const file = args.path.slice('../llhttp/'.length, -'.js'.length);
+      return { path: sidecar(`undici-${file.replace('_', '-')}`, join(UNDICI_DIR, 'lib', 'llhttp', `${file}.js`)), external: true };
+    });
     // undici's client (lib/dispatcher/client.js) requires its HTTP/2 client as it loads, and that
-    // one node:http2 (4 MiB of memory), for connections that negotiate h2 (allowH2), which no
-    // request of the program asks for: it is required on the first such connection instead.
+    // one node:http2 (4 MiB of memory), for connections that negotiate h2: undici offers h2 in ALPN
+    // unless `allowH2: false`, and kube-apiserver accepts it, but Grafana and Prometheus reached
+    // over plain HTTP (a port-forward, a URL) never do. It is required on the first h2 connection.
+    // (Not a sidecar: it shares undici's internal symbols with the rest of undici.)
     const client = join(UNDICI_DIR, 'lib', 'dispatcher', 'client.js');
     b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (args) => {
       if (args.path !== client) return undefined;
@@ -279,7 +333,7 @@ async function bundle(): Promise<Metafile> {
     // unless it is bundled (client-h1.js: `typeof esbuildDetection === 'undefined'`, which
     // Node.js's own bundle of undici defines); the client uses llhttp unless asked for Milo.
     define: { esbuildDetection: 'true' },
-    plugins: [builtinsByRequire, slimClientNode, lazyClientNodeDeps, slimUndici, actionsUnlessUsed],
+    plugins: [builtinsByRequire, sidecarsExternal, slimClientNode, lazyClientNodeDeps, slimUndici, actionsUnlessUsed],
     logLevel: 'warning',
   });
   // dist/ is loaded as ES modules even when copied out of the repository (no package.json above it).
@@ -327,7 +381,9 @@ function writeLicenses(metafile: Metafile): void {
 }
 
 cleanDist();
-const metafile = await bundle();
+const main = await bundle();
+const sidecars = await buildSidecars();
+const metafile: Metafile = { inputs: { ...main.inputs, ...sidecars.inputs }, outputs: { ...main.outputs, ...sidecars.outputs } };
 writeLicenses(metafile);
 // --metafile=FILE keeps esbuild's account of what is in the bundle (e.g. for esbuild's analyzer).
 const keep = process.argv.find((a) => a.startsWith('--metafile='));
