@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import {
@@ -271,6 +273,40 @@ describe('authentication and RBAC', () => {
     expect(JSON.parse(cluster.text).message).toBe(
       'deployments.apps is forbidden: User "nobody" cannot list resource "deployments" in API group "apps" at the cluster scope',
     );
+  });
+
+  it('speaks HTTP/2 to a client that offers it (several requests over one connection) and HTTP/1.1 to one that does not', async () => {
+    const token = server.issueToken('h2-admin', ['system:masters']);
+    const session = http2.connect(server.url, { ca: server.caPem });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ':path': path, authorization: `Bearer ${token}` });
+        let body = '';
+        let status = 0;
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const [version, pods] = await Promise.all([get('/version'), get('/api/v1/namespaces/taskflow/pods')]);
+      expect(session.alpnProtocol).toBe('h2');
+      expect(version.status).toBe(200);
+      expect(JSON.parse(version.body)).toMatchObject({ major: '1' });
+      expect(pods.status).toBe(200);
+      expect(JSON.parse(pods.body)).toMatchObject({ kind: 'PodList' });
+    } finally {
+      session.close();
+    }
+    const h1 = await new Promise<{ status: number; alpn: string | false | null }>((resolve, reject) => {
+      const req = https.get(`${server.url}/version`, { ca: server.caPem, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, alpn: (res.socket as import('node:tls').TLSSocket).alpnProtocol }));
+      });
+      req.on('error', reject);
+    });
+    expect(h1).toEqual({ status: 200, alpn: false });
   });
 
   it('answers 401 without credentials and 404 for a missing object', async () => {
