@@ -267,8 +267,7 @@ function bundleBytes(entryFile: string): { entry: number; total: number; files: 
     total += Buffer.byteLength(text);
     // Chunks it imports, and the sidecars (CommonJS files a chunk requires on first use: "./lazy-….cjs").
     for (const m of text.matchAll(/(?:(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["'])|["'](\.\/[\w.-]+\.cjs)["']/g)) {
-      m[1] ??= m[2];
-      const target = join(dirname(file), m[1] as string);
+      const target = join(dirname(file), (m[1] ?? m[2]) as string);
       if (!seen.has(target) && existsSync(target)) {
         seen.add(target);
         queue.push(target);

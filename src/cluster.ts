@@ -25,7 +25,7 @@ import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/htt
 import { request } from 'undici';
 import type { Streams } from './streams.js';
 import { MfcError } from './errors.js';
-import { DEFAULT_MAX_BYTES, describeBody, describeNetworkError, flattenHeaders, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
+import { CUT_SHORT, DEFAULT_MAX_BYTES, describeBody, describeNetworkError, flattenHeaders, formatMs, httpRequest, networkCode, readCapped, type HttpResponse } from './http.js';
 
 /** What an access review asks: may I `verb` `resource[/subresource]` (named `name`) in `namespace`? */
 export interface Permission {
@@ -514,8 +514,6 @@ export function toKubeError(err: unknown, p: Permission, server: string): KubeEr
   return new KubeError(`${describePermission(p)}: cannot reach the API server ${server}: ${describeNetworkError(err)}`, 0, reason, networkHint(err));
 }
 
-/** Network failures after the connection was made: the server was reached, then the exchange broke. */
-const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR']);
 
 export function networkHint(err: unknown): string | undefined {
   const text = describeNetworkError(err);

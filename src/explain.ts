@@ -7,7 +7,7 @@ import { KubeError } from './cluster.js';
 import type { MfcError } from './errors.js';
 import { HttpStatusError } from './endpoint.js';
 import { GrafanaAuthError } from './grafana.js';
-import { DEFAULT_MAX_BYTES, HttpError } from './http.js';
+import { CUT_SHORT, DEFAULT_MAX_BYTES, HttpError } from './http.js';
 import type { Reason } from './reasons.js';
 import type { CheckId } from './types.js';
 
@@ -74,7 +74,7 @@ function networkHint(err: HttpError, service: string): string {
   if (err.code === 'TIMEOUT') return `${service} did not answer within request-timeout: it may be overloaded or starting; raise wait or request-timeout.`;
   if (err.code === 'ECONNREFUSED') return `Nothing listens at ${service}'s address: check the URL (direct access) or the port-forward's target port.`;
   if (err.code === 'TOO_LARGE') return `The action reads at most ${DEFAULT_MAX_BYTES / 1048576} MiB per answer: a proxy in front of ${service} may be answering instead of it, or the answer is unusually large.`;
-  if (['ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR'].includes(err.code)) {
+  if (CUT_SHORT.has(err.code)) {
     return `The connection broke during the answer: ${service}, or a proxy in front of it (the API server's service proxy, an ingress), closed it. ${service} may be restarting: look at its pod's restarts and logs.`;
   }
   return `${service} could not be reached: ${err.message}`;

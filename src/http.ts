@@ -168,6 +168,12 @@ export function networkCode(err: unknown): string {
   return socketClosed ? 'UND_ERR_SOCKET' : 'NETWORK';
 }
 
+/**
+ * Network failures after the connection was made: the server was reached, then the exchange broke
+ * (the connection closed or reset, the answer cut short, the request's HTTP/2 stream reset).
+ */
+export const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR']);
+
 const NETWORK_MESSAGES: Record<string, string> = {
   ECONNREFUSED: 'connection refused (nothing listens at that address and port)',
   ECONNRESET: 'the connection was reset before the answer was complete',

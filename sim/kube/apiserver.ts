@@ -221,8 +221,8 @@ export class KubeApiServer {
     });
     // HTTP/2's compatibility request and response (node:http2 Http2ServerRequest/Response) are
     // served by the same pipeline as HTTP/1.1's: they have what it uses (method, url, headers, the
-    // TLS socket's peer certificate through `req.socket`, `res.writeHead`, streaming bodies), and
-    // `socket.destroy()` on them resets that one stream, as Go's server does for a handler that aborts.
+    // TLS socket's peer certificate through `req.socket`, `res.writeHead`, streaming bodies); an
+    // aborted exchange resets its stream only (http-util.ts abortExchange).
     server.on('request', (req, res) => void this.handleRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
