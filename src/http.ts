@@ -56,11 +56,12 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     });
+    const body = await decodedBody(res, req.what);
     const consumer = consumers.getStore();
     if (consumer && !consumer.taken && consumer.what === req.what && consumer.accepts(res.statusCode, flattenHeaders(res.headers))) {
       consumer.taken = true;
       try {
-        for await (const chunk of res.body) consumer.write(asBuffer(chunk));
+        for await (const chunk of body) consumer.write(asBuffer(chunk));
         consumer.end();
       } catch (err) {
         res.body.destroy();
@@ -69,7 +70,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       return { status: res.statusCode, headers: flattenHeaders(res.headers), text: '', ms: Date.now() - started };
     }
     const bytes = await readCapped(
-      res.body,
+      body,
       req.maxBytes ?? DEFAULT_MAX_BYTES,
       () => res.body.destroy(),
       (limit) => new HttpError(`${req.what}: the answer is larger than ${limit}; refusing to read it`, 'TOO_LARGE'),
@@ -86,6 +87,38 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     }
     throw new HttpError(`${req.what}: ${describeNetworkError(err)}`, networkCode(err));
   }
+}
+
+/**
+ * What a request sends as `Accept-Encoding` to have a large answer compressed: Prometheus
+ * compresses every answer of its HTTP API for a client that asks (util/httputil/compression.go,
+ * CompressionHandler: the first of `gzip` and `deflate` listed), which makes a 35 MiB targets
+ * answer about 1.5 MiB on the wire; the API server's service proxy passes the header and the
+ * encoded answer through unchanged.
+ */
+export const ACCEPT_COMPRESSED = 'gzip';
+
+/** Bytes per piece of a decompressed answer: fewer, larger pieces than zlib's 16 KiB default. */
+const INFLATE_CHUNK = 256 * 1024;
+
+/**
+ * The body of an answer, decompressed as it arrives when its `Content-Encoding` is gzip or
+ * deflate (zlib's format, as HTTP's `deflate` is). The size limits of the readers then apply to
+ * the decompressed bytes. An encoding the action cannot read is refused with its name.
+ */
+async function decodedBody(res: Dispatcher.ResponseData, what: string): Promise<AsyncIterable<Buffer | Uint8Array | string>> {
+  const header = res.headers['content-encoding'];
+  const encoding = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase();
+  if (!encoding || encoding === 'identity') return res.body;
+  if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
+    res.body.destroy();
+    throw new HttpError(`${what}: the answer came with Content-Encoding "${clip(encoding, 40)}", which the action did not ask for and cannot read`, 'CONTENT_ENCODING');
+  }
+  const zlib = await import('node:zlib');
+  const { pipeline } = await import('node:stream');
+  const inflate = encoding === 'deflate' ? zlib.createInflate({ chunkSize: INFLATE_CHUNK }) : zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
+  // An error on either side (the connection, the compressed data) ends the decompressed stream with it.
+  return pipeline(res.body, inflate, () => undefined);
 }
 
 /**
@@ -172,7 +205,7 @@ export function networkCode(err: unknown): string {
  * Network failures after the connection was made: the server was reached, then the exchange broke
  * (the connection closed or reset, the answer cut short, the request's HTTP/2 stream reset).
  */
-export const CUT_SHORT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR']);
+export const CUT_SHORT = new Set(['Z_BUF_ERROR', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_SESSION_ERROR']);
 
 const NETWORK_MESSAGES: Record<string, string> = {
   ECONNREFUSED: 'connection refused (nothing listens at that address and port)',
@@ -187,6 +220,9 @@ const NETWORK_MESSAGES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'the answer body stalled (request-timeout)',
   UND_ERR_SOCKET: 'the connection was reset: the other side closed it before the answer was complete',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short (content-length mismatch)',
+  // zlib, on a compressed answer: the data does not decompress, or stops before its end.
+  Z_DATA_ERROR: 'the compressed answer is corrupt (it does not decompress)',
+  Z_BUF_ERROR: 'the compressed answer was cut short',
   // HTTP/2 (kube-apiserver speaks it): the server reset this request's stream (RST_STREAM), as Go's
   // server does when a handler aborts; the connection and its other requests go on.
   ERR_HTTP2_STREAM_ERROR: 'the server reset the HTTP/2 stream of the request before the answer was complete',

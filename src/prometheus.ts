@@ -13,7 +13,7 @@
  */
 import { MfcError } from './errors.js';
 import { expectOk, HttpStatusError, type Endpoint } from './endpoint.js';
-import { clip, consumingBody, DEFAULT_MAX_BYTES, parseJson, type HttpResponse } from './http.js';
+import { ACCEPT_COMPRESSED, clip, consumingBody, DEFAULT_MAX_BYTES, parseJson, type HttpResponse } from './http.js';
 import { JsonAnswerReader } from './json-answer.js';
 import { JsonStream, type ArrayReceiver } from './json-stream.js';
 import { prefixOf } from './paths.js';
@@ -187,7 +187,7 @@ export class PrometheusClient {
   private async get(path: string, what: string, signal?: AbortSignal, arrays: Readonly<Record<string, ArrayReceiver>> = {}): Promise<unknown> {
     const stream = new JsonStream({ arrays: Object.fromEntries(Object.entries(arrays).map(([k, r]) => [`data.${k}`, r])), maxValueBytes: DEFAULT_MAX_BYTES });
     const reader = new JsonAnswerReader(what, stream);
-    const res = await consumingBody(reader, () => this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json' } }));
+    const res = await consumingBody(reader, () => this.endpoint.request({ method: 'GET', path, what, signal, headers: { accept: 'application/json', 'accept-encoding': ACCEPT_COMPRESSED } }));
     let body: unknown;
     if (reader.taken) body = reader.document;
     else {

@@ -8,17 +8,28 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { urlEndpoint } from '../../src/endpoint.js';
 import { JsonStream, JsonStreamError } from '../../src/json-stream.js';
 import { MAX_KEPT_BYTES, PrometheusClient } from '../../src/prometheus.js';
 import { podTargets } from '../../sim/prometheus/synthetic.js';
 
-/** A server answering every request with `body` (sent in 64 KiB chunks). */
-async function serve(body: Buffer | string, status = 200, type = 'application/json'): Promise<{ url: string; sent: () => number; close: () => Promise<void> }> {
+/**
+ * A server answering every request with `body` (sent in 64 KiB chunks), as they are given or
+ * with a Content-Encoding (the body is then sent as it is: compress it first).
+ */
+async function serve(
+  body: Buffer | string,
+  status = 200,
+  type = 'application/json',
+  encoding?: string,
+): Promise<{ url: string; sent: () => number; acceptEncoding: () => string | undefined; close: () => Promise<void> }> {
   const buf = Buffer.from(body);
   let sent = 0;
-  const server: Server = createServer((_req, res) => {
-    res.writeHead(status, { 'content-type': type, 'content-length': buf.length });
+  let acceptEncoding: string | undefined;
+  const server: Server = createServer((req, res) => {
+    acceptEncoding = req.headers['accept-encoding'];
+    res.writeHead(status, { 'content-type': type, 'content-length': buf.length, ...(encoding ? { 'content-encoding': encoding } : {}) });
     let at = 0;
     const next = (): void => {
       while (at < buf.length) {
@@ -34,7 +45,7 @@ async function serve(body: Buffer | string, status = 200, type = 'application/js
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, sent: () => sent, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { url: `http://127.0.0.1:${port}`, sent: () => sent, acceptEncoding: () => acceptEncoding, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 const answer = (targets: unknown[]): string => JSON.stringify({ status: 'success', data: { activeTargets: targets, droppedTargets: [] } });
@@ -125,6 +136,50 @@ describe('reading /api/v1/targets as it arrives', () => {
   }, 60_000);
 });
 
+describe('compressed answers', () => {
+  const targets = podTargets({ count: 2_000, job: 'kubernetes-pods', namespace: 'taskflow', apps: ['backend-api', 'postgres', 'redis'] });
+  const body = answer(targets);
+
+  it('asks for gzip, and reads a gzip or deflate answer as the plain one', async () => {
+    for (const [encoding, compressed] of [
+      ['gzip', gzipSync(body)],
+      ['deflate', deflateSync(body)],
+    ] as const) {
+      const server = await serve(compressed, 200, 'application/json', encoding);
+      try {
+        const read = await new PrometheusClient(urlEndpoint(server.url, 30_000)).targetsOf('kubernetes-pods');
+        expect(server.acceptEncoding()).toBe('gzip');
+        expect(read.pool).toBe('kubernetes-pods');
+        expect(read.targets).toHaveLength(2_000);
+        expect(read.targets[1_999]?.labels).toEqual(targets[1_999]?.labels);
+      } finally {
+        await server.close();
+      }
+    }
+  }, 30_000);
+
+  it('holds the decompressed bytes to the limits, and names a corrupt, cut or unknown encoding', async () => {
+    // 60 MiB outside the list, compressed to a few tens of KiB: refused at 20 MiB decompressed.
+    const bomb = gzipSync(`{"filler":"${'x'.repeat(60 * 1048576)}","status":"success","data":{"activeTargets":[]}}`);
+    expect(bomb.length).toBeLessThan(1048576);
+    const gz = gzipSync(body);
+    for (const [sent, encoding, status, expected] of [
+      [bomb, 'gzip', 200, /^Prometheus GET \/api\/v1\/targets: the answer is larger than 20 MiB; refusing to read it/],
+      [gzipSync('x'.repeat(30 * 1048576)), 'gzip', 500, /^Prometheus GET \/api\/v1\/targets: the answer is larger than 20 MiB; refusing to read it$/],
+      [Buffer.concat([gz.subarray(0, 10), Buffer.from('not gzip at all'), gz.subarray(25)]), 'gzip', 200, /^Prometheus GET \/api\/v1\/targets: the compressed answer is corrupt \(it does not decompress\) \[Z_DATA_ERROR\]$/],
+      [gz.subarray(0, gz.length >> 1), 'gzip', 200, /^Prometheus GET \/api\/v1\/targets: the compressed answer was cut short \[Z_BUF_ERROR\]$/],
+      [Buffer.from(body), 'br', 200, /^Prometheus GET \/api\/v1\/targets: the answer came with Content-Encoding "br", which the action did not ask for and cannot read$/],
+    ] as const) {
+      const server = await serve(sent, status, 'application/json', encoding);
+      try {
+        await expect(new PrometheusClient(urlEndpoint(server.url, 10_000)).activeTargets()).rejects.toThrow(expected);
+      } finally {
+        await server.close();
+      }
+    }
+  }, 30_000);
+});
+
 describe('JsonStream', () => {
   const read = (text: string, cuts: number[]): { doc: unknown; elements: unknown[] } => {
     const elements: unknown[] = [];
@@ -159,6 +214,18 @@ describe('JsonStream', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('gives what JSON.parse gives with the document cut in two at any byte', () => {
+    const text = JSON.stringify({ status: 'success', data: { activeTargets: [{ a: 'x"y', b: [1, { c: null }] }, 'str', 12.5e3, true, [], {}], other: { k: ['\\', '\u00e9'] } }, n: -1 });
+    const ref = JSON.parse(text) as { data: { activeTargets: unknown[] } };
+    const elements = ref.data.activeTargets;
+    ref.data.activeTargets = [];
+    for (let cut = 0; cut <= Buffer.byteLength(text); cut++) {
+      const got = read(text, [cut]);
+      expect(got.elements).toEqual(elements);
+      expect(got.doc).toEqual(ref);
+    }
   });
 
   it('refuses what JSON.parse refuses', () => {

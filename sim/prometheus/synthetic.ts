@@ -11,9 +11,15 @@
  * list not shown is empty (`[]`), and `scrapePool` keeps the active targets of that pool only —
  * an unknown pool gives an empty `activeTargets`. Nothing is dropped here: `droppedTargets`, when
  * shown, is an empty list too (its entries would be `{"discoveredLabels": {…}}`).
+ *
+ * The answers of the API's routes are compressed for a client that asks, as Prometheus's
+ * CompressionHandler does (util/httputil/compression.go): the first of `gzip` and `deflate` (zlib
+ * format) in `Accept-Encoding`, error answers included; `/-/ready` and a path no route serves are
+ * not. A large compressed answer has no Content-Length (Go's server sends it chunked).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { assertLoopback } from '../exporters/net.js';
 import { endpointsTargetGroups, type EndpointsObject, type ServiceObject } from './endpoints-sd.js';
 import { podTargetGroups, type PodObject } from './kubernetes-sd.js';
@@ -70,11 +76,29 @@ export async function startSyntheticPrometheus(o: SyntheticPrometheusOptions): P
   const series = o.targets.map((t) => JSON.stringify({ metric: { __name__: 'up', ...t.labels }, value: [Date.now() / 1000, '1'] }));
   const upBody = Buffer.from(`{"status":"success","data":{"resultType":"vector","result":[${series.join(',')}]}}`);
 
+  /** Compressed answers, by encoding, of the bodies sent more than once (the large ones). */
+  const compressed = new WeakMap<Buffer, Map<string, Buffer>>();
+  const encode = (body: string | Buffer, encoding: 'gzip' | 'deflate'): Buffer => {
+    if (typeof body === 'string') return encoding === 'gzip' ? gzipSync(body) : deflateSync(body);
+    let byEncoding = compressed.get(body);
+    if (!byEncoding) compressed.set(body, (byEncoding = new Map()));
+    let out = byEncoding.get(encoding);
+    if (!out) byEncoding.set(encoding, (out = encoding === 'gzip' ? gzipSync(body) : deflateSync(body)));
+    return out;
+  };
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://prometheus');
     const send = (status: number, body: string | Buffer, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      const encoding = url.pathname.startsWith('/api/v1/') && type === 'application/json' ? acceptedEncoding(req) : undefined;
+      if (!encoding) {
+        res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      const out = encode(body, encoding);
+      res.writeHead(status, { 'content-type': type, 'content-encoding': encoding, ...(out.length <= 2048 ? { 'content-length': out.length } : {}) });
+      res.end(out);
     };
     let form = '';
     req.on('data', (c: Buffer) => (form += c.toString()));
@@ -187,6 +211,15 @@ function activeTarget(pool: string, address: string, discovered: Record<string, 
     scrapeInterval: '15s',
     scrapeTimeout: '10s',
   };
+}
+
+/** CompressionHandler's choice: the first `gzip` or `deflate` of Accept-Encoding, exactly (no parameters). */
+function acceptedEncoding(req: IncomingMessage): 'gzip' | 'deflate' | undefined {
+  for (const part of (req.headers['accept-encoding'] ?? '').split(',')) {
+    const value = part.trim();
+    if (value === 'gzip' || value === 'deflate') return value;
+  }
+  return undefined;
 }
 
 const scrapeLabels = (job: string): Record<string, string> => ({ __metrics_path__: '/metrics', __scheme__: 'http', __scrape_interval__: '15s', __scrape_timeout__: '10s', job });
