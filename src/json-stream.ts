@@ -61,6 +61,11 @@ interface Capture {
   escape: boolean;
   /** It is an object's key. */
   readonly isKey: boolean;
+  /**
+   * Where in the current chunk its bytes begin, until they are kept: the opening quote or bracket
+   * is kept with what follows it, so a value within one chunk is one slice, parsed without a copy.
+   */
+  from: number;
 }
 
 export class JsonStream {
@@ -98,6 +103,12 @@ export class JsonStream {
         continue;
       }
       i = this.structural(chunk, i, b);
+    }
+    // The chunk ends right after a value's opening byte.
+    const c = this.capture;
+    if (c && c.from >= 0) {
+      this.keep(chunk, c.from, n);
+      c.from = -1;
     }
   }
 
@@ -202,11 +213,11 @@ export class JsonStream {
   }
 
   private begin(chunk: Buffer, i: number, type: Capture['type'], isKey: boolean): number {
-    this.capture = { type, pieces: [], size: 0, depth: 0, inString: type === 'string', escape: false, isKey };
+    this.capture = { type, pieces: [], size: 0, depth: 0, inString: type === 'string', escape: false, isKey, from: -1 };
     if (type === 'string' || type === 'container') {
-      // The opening quote or bracket is part of the value.
+      // The opening quote or bracket is part of the value: kept with the bytes that follow it.
       if (type === 'container') this.capture.depth = 1;
-      this.keep(chunk, i, i + 1);
+      this.capture.from = i;
       return i + 1;
     }
     return i;
@@ -229,6 +240,10 @@ export class JsonStream {
     const c = this.capture as Capture;
     const n = chunk.length;
     let i = start;
+    if (c.from >= 0) {
+      start = c.from;
+      c.from = -1;
+    }
     if (c.type === 'scalar') {
       while (i < n) {
         const b = chunk[i] as number;
