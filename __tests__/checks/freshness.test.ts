@@ -8,6 +8,7 @@ import { formatAge, selectorsOf } from '../../src/checks/freshness.js';
 import { prometheusQuery } from '../../src/checks/prometheus-query.js';
 import { attempt, taskflowStack, type Stack } from '../fixtures/context.js';
 import { promOk } from '../fixtures/endpoints.js';
+import { defaultQuery } from '../../src/stack/types.js';
 import { configAnswer, TASKFLOW_PROMETHEUS_YML } from '../diagnose/prometheus-fixtures.js';
 
 /** Prometheus's clock when it answers: March 2025, far from the runner's. */
@@ -141,6 +142,15 @@ describe('selectorsOf (the Prometheus UI grammar)', () => {
 
   it('gives up on what does not parse', async () => {
     expect(await selectorsOf('up{job=')).toBeUndefined();
+  });
+
+  it('finds in each default query the selectors the action knows it wrote (the grammar is then not loaded)', async () => {
+    const jobs = ['kubernetes-pods', 'node exporter', 'a"b\\c', 'tab\there', 'serviceMonitor/monitoring/kps-grafana/0', ''];
+    expect(jobs.map((job) => defaultQuery(job).query)).toEqual(['up{job="kubernetes-pods"}', 'up{job="node exporter"}', 'up{job="a\\"b\\\\c"}', 'up{job="tab\\there"}', 'up', 'up']);
+    for (const job of jobs) {
+      const { query, selectors } = defaultQuery(job);
+      expect(await selectorsOf(query)).toEqual(selectors);
+    }
   });
 });
 

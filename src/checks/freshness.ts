@@ -88,8 +88,12 @@ export type Freshness =
  * The selectors of `query` whose freshness says something (not Prometheus's own scrape series),
  * or why there are none.
  */
-export async function judgedSelectors(query: string): Promise<{ readonly selectors: readonly string[] } | { readonly selectors?: undefined; readonly why: string }> {
-  const selectors = await selectorsOf(query);
+export async function judgedSelectors(
+  query: string,
+  /** The query's selectors, when they are known without parsing it (a query the action wrote). */
+  known?: readonly Selector[],
+): Promise<{ readonly selectors: readonly string[] } | { readonly selectors?: undefined; readonly why: string }> {
+  const selectors = known ?? (await selectorsOf(query));
   if (selectors === undefined) return { why: 'the query could not be parsed to find its selectors' };
   if (!selectors.length) return { why: 'the query reads no series at the current time (no selector without offset or @)' };
   const judged = selectors.filter((s) => !(s.metric && SCRAPE_SERIES.has(s.metric)));

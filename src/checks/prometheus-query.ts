@@ -12,8 +12,9 @@ export const prometheusQuery: Check = {
   needs: PROMETHEUS_NEEDS,
   async run({ settings, stack, prometheus, view, signal }) {
     const query = stack.expect.query;
-    // The query's selectors are read (the PromQL parser loaded) while Prometheus answers it.
-    const judging = settings.maxSampleAgeMs === 0 ? undefined : judgedSelectors(query);
+    // The query's selectors are read (the PromQL parser loaded, for a query the action did not
+    // write) while Prometheus answers it.
+    const judging = settings.maxSampleAgeMs === 0 ? undefined : judgedSelectors(query, stack.expect.querySelectors);
     judging?.catch(() => undefined);
     const series = await prometheus.query(query, signal);
     if (!series.length) {

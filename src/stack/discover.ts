@@ -17,7 +17,7 @@ import { byText } from '../text.js';
 import type { ObjectChoice, ServiceRef, Settings } from '../types.js';
 import { PROFILES, profileOf, type Facts } from './profiles/index.js';
 import { grafanaContainer, provisioningDir, routeOf, sidecarOf, sidecarSelector } from './route.js';
-import { GRAFANA_DATASOURCE_CR, type CredentialSource, type DatasourceRoute, type Found, type GrafanaSite, type Owner, type PrometheusSite, type Problem, type ServiceSite, type Stack, type Workload } from './types.js';
+import { defaultQuery, GRAFANA_DATASOURCE_CR, type CredentialSource, type DatasourceRoute, type Found, type GrafanaSite, type Owner, type PrometheusSite, type Problem, type ServiceSite, type Stack, type Workload } from './types.js';
 
 type Component = 'prometheus' | 'grafana';
 
@@ -107,6 +107,7 @@ class Discovery {
     const grafana = this.grafanaSite(graf, container?.name ?? 'grafana', sidecar, grafanaPod);
     const promService = prometheus.ok && prometheus.value.service.ok ? prometheus.value.service.value : undefined;
     const scrapeJob = this.settings.scrapeJob ?? defaults.scrapeJob;
+    const byDefault = defaultQuery(scrapeJob);
     const datasource: Found<DatasourceRoute> = route
       ? { ok: true, value: route }
       : { ok: false, problem: graf.problem ?? notFound('grafana', 'no Grafana pod was found, so the datasource provisioning could not be read') };
@@ -129,7 +130,7 @@ class Discovery {
         expectedTargets: this.settings.expectedTargets ?? defaults.expectedTargets,
         ...(this.settings.targetLabel ?? defaults.targetLabel ? { targetLabel: this.settings.targetLabel ?? defaults.targetLabel } : {}),
         minTargetsUp: this.settings.minTargetsUp,
-        query: this.settings.query ?? (scrapeJob && !scrapeJob.includes('/') ? `up{job="${scrapeJob}"}` : 'up'),
+        ...(this.settings.query !== undefined ? { query: this.settings.query } : { query: byDefault.query, querySelectors: byDefault.selectors }),
       },
       notes: this.notes,
     });

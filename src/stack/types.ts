@@ -155,6 +155,28 @@ export interface Expectations {
   readonly targetLabel?: string;
   readonly minTargetsUp: number;
   readonly query: string;
+  /**
+   * The query's vector selectors when the action wrote the query itself (the default
+   * `up{job="…"}`, or `up`): known as written, so the PromQL grammar need not be loaded to find
+   * them. Absent for the `query` input, which is parsed.
+   */
+  readonly querySelectors?: readonly QuerySelector[];
+}
+
+/** A vector selector of a query: as written, and its metric name. */
+export interface QuerySelector {
+  readonly text: string;
+  readonly metric?: string;
+}
+
+/**
+ * The query checked when the `query` input is not given: `up` of the scrape job when the job is a
+ * `job` label value (a scrape pool, `serviceMonitor/…/0`, is not), else every target's `up`.
+ * The job is written as a PromQL string (JSON's escapes are Go's, which PromQL's strings take).
+ */
+export function defaultQuery(scrapeJob: string): { readonly query: string; readonly selectors: readonly QuerySelector[] } {
+  const query = scrapeJob && !scrapeJob.includes('/') ? `up{job=${JSON.stringify(scrapeJob)}}` : 'up';
+  return { query, selectors: [{ text: query, metric: 'up' }] };
 }
 
 export interface Stack {
