@@ -28,8 +28,8 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
 import { newClusters, newContexts, newUsers } from '@kubernetes/client-node/dist/config_types.js';
-import { parseDocument } from 'yaml';
 import { MfcError, SettingsError } from './errors.js';
+import { kubeconfigDocument } from './kubeconfig-yaml.js';
 import { environmentProxy, kubeconfigProxy, type ChosenProxy } from './proxy.js';
 import { secrets } from './secrets.js';
 
@@ -240,8 +240,7 @@ function parseYaml(text: string, source: string): Record<string, unknown> {
   const fail = (why: string): never => {
     throw new SettingsError('kubeconfig', `${source} could not be read: ${why}`);
   };
-  // Merge keys (`<<: *anchor`) as js-yaml, which client-node parses with, and Go's YAML decoder read them.
-  const doc = parseDocument(text, { logLevel: 'silent', merge: true });
+  const doc = kubeconfigDocument(text);
   const error = doc.errors[0];
   if (error) fail(error.linePos?.[0]?.line ? `YAML syntax error at line ${error.linePos[0].line}` : 'it is not a kubeconfig YAML document');
   let value: unknown;

@@ -3,7 +3,8 @@
  * A bad value stops everything with a `SettingsError` that names the input and the expected form;
  * messages quote the offending value, except for the kubeconfig and credentials in URLs.
  */
-import { isMap, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
+import { kubeconfigDocument } from './kubeconfig-yaml.js';
 import { SettingsError } from './errors.js';
 import { trimTrailingSlashes } from './text.js';
 import { splitOutsideParens } from './selector.js';
@@ -514,8 +515,8 @@ function decodeKubeconfig(text: string): string {
   if (text === '') return '';
   const compact = text.replace(/\s+/g, '');
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) {
-    const decoded = Buffer.from(compact, 'base64').toString('utf8');
-    if (/apiVersion|clusters/.test(decoded) && isYamlMapping(decoded)) return decoded.trim();
+    const decoded = Buffer.from(compact, 'base64').toString('utf8').trim();
+    if (/apiVersion|clusters/.test(decoded) && isYamlMapping(decoded)) return decoded;
   }
   if (isYamlMapping(text)) return text;
   throw new SettingsError(
@@ -525,7 +526,7 @@ function decodeKubeconfig(text: string): string {
 }
 
 function isYamlMapping(text: string): boolean {
-  const doc = parseDocument(text);
+  const doc = kubeconfigDocument(text);
   return doc.errors.length === 0 && isMap(doc.contents);
 }
 
