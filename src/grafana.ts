@@ -26,6 +26,8 @@ export interface GrafanaDatasource {
   readonly isDefault: boolean;
   /** Provisioned from a file (Grafana's DataSourceListItemDTO `readOnly`): the API cannot change it. */
   readonly readOnly?: boolean;
+  /** `jsonData.timeInterval`, the "Scrape interval" of a Prometheus datasource, when set. */
+  readonly timeInterval?: string;
 }
 
 export interface DatasourceHealth {
@@ -267,6 +269,7 @@ export class GrafanaClient {
       access: str(d.access),
       isDefault: d.isDefault === true,
       readOnly: d.readOnly === true,
+      ...(isRecord(d.jsonData) && typeof d.jsonData.timeInterval === 'string' && d.jsonData.timeInterval ? { timeInterval: d.jsonData.timeInterval } : {}),
     }));
   }
 

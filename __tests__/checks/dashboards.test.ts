@@ -94,7 +94,19 @@ describe('dashboards', () => {
     ]);
     const first = JSON.parse(sent[0]?.body ?? '{}') as { from: string; to: string; queries: Record<string, unknown>[] };
     expect(first).toMatchObject({ from: 'now-1h', to: 'now' });
-    expect(first.queries[0]).toMatchObject({ refId: 'A', datasource: { type: 'prometheus', uid: UID }, range: true, instant: false, maxDataPoints: 960, intervalMs: 5000 });
+    // 1 h over 960 points is 3.75 s, rounded to 5 s, raised to the Prometheus datasource's 15 s floor.
+    expect(first.queries[0]).toMatchObject({ refId: 'A', datasource: { type: 'prometheus', uid: UID }, range: true, instant: false, maxDataPoints: 960, intervalMs: 15000 });
+  });
+
+  it("sends each panel's interval as Grafana's frontend does: the panel's min interval, else its datasource's scrape interval (15 s unless set), none for a mixed panel", async () => {
+    const stack = await taskflowStack();
+    stack.grafana.on('GET', '/api/datasources', withSession(json(200, [{ ...SEED_DATASOURCE, jsonData: { timeInterval: '30s' } }])));
+    const mixed = { ...panel(3, 'Mixed', 'up'), datasource: { type: 'datasource', uid: '-- Mixed --' }, targets: [{ refId: 'A', expr: 'up', datasource: { type: 'prometheus', uid: UID } }] };
+    const model = { ...taskflowDashboard, uid: 'intervals', panels: [panel(1, 'Scrape interval', 'up'), panel(2, 'Own min interval', 'up', { interval: '1s' }), mixed] };
+    const sent = serveDashboards(stack, [model], () => 1);
+    expect((await attempt(dashboards, stack)).status).toBe('pass');
+    const intervals = sent.map((r) => (JSON.parse(r.body ?? '{}') as { queries: { intervalMs: number }[] }).queries[0]?.intervalMs);
+    expect(intervals.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([5000, 5000, 30000]);
   });
 
   it('passes saying so when Grafana has no dashboard, and runs nothing with dashboards: none', async () => {

@@ -11,7 +11,7 @@ import { allowedDown } from '../checks/prometheus-targets.js';
 import type { DashboardResult, DashboardsChoice, PanelResult } from '../types.js';
 import { Datasources, type DatasourceChoice } from './datasources.js';
 import { isRecord, walkPanels, type Json, type PanelModel, type TargetModel } from './panels.js';
-import { dashboardRange, panelInterval, panelRange, type TimeRange } from './time.js';
+import { dashboardRange, panelInterval, panelRange, PROMETHEUS_DEFAULT_INTERVAL, type TimeRange } from './time.js';
 import { resolveVariables, type MetricFinder, type Variables } from './variables.js';
 
 /** What running the dashboards reads, and from where (the view and the clients, or fakes). */
@@ -112,6 +112,17 @@ function isPrometheus(choice: DatasourceChoice, raw: unknown): boolean {
   // A uid Grafana lacks: counted unless the reference says it is of another type.
   const type = isRecord(raw) && typeof raw.type === 'string' ? raw.type : '';
   return type === '' || type === 'prometheus';
+}
+
+/**
+ * The interval of the panel's own datasource, its queries' low limit in Grafana's frontend: a
+ * Prometheus datasource's scrape interval (15 s unless set); none for a mixed panel (the Mixed
+ * datasource has none) or one whose datasource Grafana lacks.
+ */
+function panelDatasourceInterval(panel: PanelModel, vars: Variables): string | undefined {
+  const choice = vars.datasource(panel.datasource);
+  if (choice.kind !== 'ds' || choice.ds.type !== 'prometheus') return undefined;
+  return choice.ds.timeInterval ?? PROMETHEUS_DEFAULT_INTERVAL;
 }
 
 function plan(panel: PanelModel, vars: Variables): PlannedQuery[] {
@@ -284,7 +295,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     }
     const ran: { refId: string; expr: string; series: number; error?: string }[] = [];
     try {
-      const { intervalMs, maxDataPoints } = panelInterval(range, panel, undefined);
+      const { intervalMs, maxDataPoints } = panelInterval(range, panel, panelDatasourceInterval(panel, vars));
       for (const { ds, targets } of groups.values()) {
         const request: PanelQueryRequest = {
           from: range.from,

@@ -114,14 +114,22 @@ export function formatDurationMs(ms: number): string {
 }
 
 /**
+ * The low limit of a Prometheus datasource's interval in Grafana's frontend, when its "Scrape
+ * interval" (`jsonData.timeInterval`) is not set: the Prometheus datasource's own
+ * `this.interval = instanceSettings.jsonData.timeInterval || '15s'` (the same in Grafana 9 to 12).
+ */
+export const PROMETHEUS_DEFAULT_INTERVAL = '15s';
+
+/**
  * The `intervalMs` and `maxDataPoints` Grafana's frontend sends for a panel: maxDataPoints is the
  * panel's own or its width in pixels (on a 1920-pixel screen), the interval the range divided by
- * it, rounded, and never below the panel's min interval or the datasource's scrape interval
- * (`jsonData.timeInterval`) when one is set (Grafana's backend then applies its own floor).
+ * it, rounded, and never below the low limit: the panel's min interval when it has one, else the
+ * panel's datasource's interval (PanelQueryRunner: `minInterval ? … : ds.interval`) — for a
+ * Prometheus datasource its scrape interval, 15 s by default; a mixed panel's datasource has none.
  */
 export function panelInterval(range: TimeRange, panel: { maxDataPoints?: number; width?: number; interval?: string }, dsInterval: string | undefined): { intervalMs: number; maxDataPoints: number } {
   const maxDataPoints = panel.maxDataPoints && panel.maxDataPoints > 0 ? panel.maxDataPoints : Math.max(100, Math.round(((panel.width ?? 12) / 24) * 1920));
-  // rangeutil.calculateInterval: no low limit (1 ms) unless the panel or the datasource sets one.
+  // rangeutil.calculateInterval: no low limit (1 ms) unless the panel or its datasource has one.
   const lowLimit = (panel.interval && !panel.interval.includes('$') ? parseDurationMs(panel.interval.replace(/^>/, '')) : undefined) ?? (dsInterval ? parseDurationMs(dsInterval) : undefined) ?? 1;
   const raw = (range.toMs - range.fromMs) / maxDataPoints;
   return { intervalMs: Math.max(lowLimit, roundInterval(raw)), maxDataPoints };
