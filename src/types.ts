@@ -155,9 +155,24 @@ export interface PanelResult {
   readonly queries: readonly { readonly refId: string; readonly expr: string; readonly series: number }[];
   /** For fail/warn: what is wrong ("no data", "Datasource abc was not found", the query's error). */
   readonly problem?: string;
+  /** What is wrong, typed (what the check decides on; `problem` says it in words). */
+  readonly kind?: PanelProblemKind;
+  /** For `datasource-not-found`: the datasource the panel names, as it names it. */
+  readonly datasource?: string;
   /** For fail/warn: the likely cause found (the job that should export the metric and its health, …). */
   readonly cause?: string;
 }
+
+/**
+ * What is wrong with a panel: `no-data` (its queries returned no series), `allowed-no-data` (none,
+ * because of targets allow-down-targets lets be DOWN: a pass), `datasource-not-found`,
+ * `no-default-datasource`, `library-panel` (one Grafana does not have), `unresolved-variable`,
+ * `query-error`, `not-run` (the time budget ran out).
+ */
+export type PanelProblemKind = 'no-data' | 'allowed-no-data' | 'datasource-not-found' | 'no-default-datasource' | 'library-panel' | 'unresolved-variable' | 'query-error' | 'not-run';
+
+/** What is wrong with a dashboard as a whole: `not-in-grafana` (provisioned, not listed), `unreadable`, `not-run`. */
+export type DashboardProblemKind = 'not-in-grafana' | 'unreadable' | 'not-run';
 
 /** One dashboard the `dashboards` check ran. */
 export interface DashboardResult {
@@ -174,6 +189,7 @@ export interface DashboardResult {
   readonly line?: number;
   /** What is wrong with the dashboard as a whole (it could not be read, it did not run in time). */
   readonly problem?: string;
+  readonly kind?: DashboardProblemKind;
   readonly panels: readonly PanelResult[];
 }
 

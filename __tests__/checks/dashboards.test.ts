@@ -126,7 +126,7 @@ describe('dashboards', () => {
     const outcome = await attempt(dashboards, stack);
     expect(outcome.status).toBe('fail');
     expect(outcome.summary).toBe('1 dashboard, 1 panel, 0 queries: 1 panel failed');
-    expect(outcome.dashboards?.[0]?.panels[0]).toMatchObject({ title: 'Pods', status: 'fail', problem: 'Datasource P1809F7CD0C75ACF3 was not found' });
+    expect(outcome.dashboards?.[0]?.panels[0]).toMatchObject({ title: 'Pods', status: 'fail', problem: 'Datasource P1809F7CD0C75ACF3 was not found', kind: 'datasource-not-found', datasource: 'P1809F7CD0C75ACF3' });
     expect(outcome.dashboards?.[0]?.panels[0]?.cause).toContain(`Grafana has "Prometheus" (uid ${UID})`);
     expect(outcome.hint).toContain(`give its panels \${datasource} (a datasource variable) or the uid ${UID}`);
     expect(outcome.reason).toEqual({ code: 'dashboards.failed', failed: 1, empty: 0, missingDatasources: ['P1809F7CD0C75ACF3'], unmatched: [] });
@@ -146,6 +146,7 @@ describe('dashboards', () => {
       title: 'CPU',
       status: 'warn',
       problem: 'no data',
+      kind: 'no-data',
       cause: "container_cpu_usage_seconds_total was never ingested: it comes from the kubelet's cAdvisor (the kubelet job's /metrics/cadvisor endpoint), not the pods; Prometheus has no scrape job for the kubelet's cAdvisor",
     });
     expect(outcome.reason).toEqual({ code: 'dashboards.empty', empty: 1, notRun: 0 });

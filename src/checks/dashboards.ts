@@ -51,10 +51,10 @@ export const dashboards: Check = {
     const details = { dashboards: counts.dashboards, panels: counts.panels, queries: counts.queries };
     const panels = placed.flatMap((d) => d.panels.map((p) => ({ d, p })));
     const failed = panels.filter(({ p }) => p.status === 'fail');
-    const empty = panels.filter(({ p }) => p.status !== 'pass' && p.problem === 'no data');
-    const allowed = panels.filter(({ p }) => p.status === 'pass' && p.cause?.startsWith('no data, as allowed'));
-    const notInGrafana = placed.filter((d) => d.problem?.endsWith(NOT_IN_GRAFANA));
-    const brokenDashboards = placed.filter((d) => d.problem && d.status === 'fail' && !notInGrafana.includes(d));
+    const empty = panels.filter(({ p }) => p.status !== 'pass' && p.kind === 'no-data');
+    const allowed = panels.filter(({ p }) => p.kind === 'allowed-no-data');
+    const notInGrafana = placed.filter((d) => d.kind === 'not-in-grafana');
+    const brokenDashboards = placed.filter((d) => d.kind === 'unreadable');
     const ran = `${plural(counts.dashboards, 'dashboard', 'dashboards')}, ${plural(counts.panels, 'panel', 'panels')}, ${plural(counts.queries, 'query', 'queries')}`;
     const extra = { details: absent.notes.length ? { ...details, notes: absent.notes } : details, dashboards: placed };
 
@@ -72,7 +72,7 @@ export const dashboards: Check = {
       allowed.length ? `${allowed.length} without data as allow-down-targets allows` : '',
     ].filter((x) => x);
     const summary = `${ran}: ${problems.length ? problems.join(', ') : 'every panel returned data'}`;
-    const missing = [...new Set(failed.map(({ p }) => /^Datasource (.+) was not found$/.exec(p.problem ?? '')?.[1]).filter((x): x is string => x !== undefined))];
+    const missing = [...new Set(failed.flatMap(({ p }) => (p.kind === 'datasource-not-found' && p.datasource !== undefined ? [p.datasource] : [])))];
     if (failed.length || brokenDashboards.length || unmatched.length || notInGrafana.length) {
       const first = failed[0];
       const absentFirst = notInGrafana[0];
@@ -84,7 +84,7 @@ export const dashboards: Check = {
         empty.some(({ d }) => d.named) ? 'Every panel of a dashboard named in the dashboards input must return data; an empty panel there fails.' : '',
       ].filter((x) => x).join(' ');
       // Waiting helps empty panels (a scrape interval), not a missing datasource or a bad query.
-      const retryable = failed.some(({ p }) => p.problem === 'no data');
+      const retryable = failed.some(({ p }) => p.kind === 'no-data');
       return fail(summary, hint, { code: 'dashboards.failed', failed: failed.length, empty: empty.length, missingDatasources: missing, unmatched }, { ...extra, retryable });
     }
     if (empty.length || notRun) {
@@ -99,8 +99,6 @@ export const dashboards: Check = {
     return pass(summary, extra);
   },
 };
-
-const NOT_IN_GRAFANA = 'but Grafana does not have it';
 
 /** Why a provisioned dashboard is not in Grafana, in the words of how it should get there. */
 function absentCause(d: DashboardResult): string {
@@ -124,7 +122,8 @@ async function provisionedButAbsent(ctx: CheckContext): Promise<{ results: Dashb
       named: false,
       status: 'fail' as const,
       source: `${d.source}${d.how === 'sidecar' ? ', for the dashboard sidecar' : ', mounted into Grafana'}`,
-      problem: `provisioned by ${d.source} ${NOT_IN_GRAFANA}`,
+      problem: `provisioned by ${d.source} but Grafana does not have it`,
+      kind: 'not-in-grafana' as const,
       panels: [],
     })),
     notes,

@@ -224,11 +224,11 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     } catch (err) {
       if (err instanceof OutOfTime) {
         notRun++;
-        return { ...base, status: 'warn', panels: [], problem: 'not run: the time budget ran out' };
+        return { ...base, status: 'warn', panels: [], problem: 'not run: the time budget ran out', kind: 'not-run' };
       }
-      return { ...base, status: 'fail', panels: [], problem: `the dashboard could not be read: ${message(err)}` };
+      return { ...base, status: 'fail', panels: [], problem: `the dashboard could not be read: ${message(err)}`, kind: 'unreadable' };
     }
-    if (!read) return { ...base, status: 'fail', panels: [], problem: 'Grafana lists it but has no dashboard with this uid' };
+    if (!read) return { ...base, status: 'fail', panels: [], problem: 'Grafana lists it but has no dashboard with this uid', kind: 'unreadable' };
     const model = read.dashboard;
     const source = read.provisioned && read.provisionedExternalId ? { source: read.provisionedExternalId } : {};
     const range = dashboardRange(model.time, now());
@@ -246,7 +246,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     } catch (err) {
       if (err instanceof OutOfTime || deadlineSignal.aborted) {
         notRun++;
-        return { ...base, ...source, status: 'warn', panels: [], problem: 'not run: the time budget ran out while resolving its variables' };
+        return { ...base, ...source, status: 'warn', panels: [], problem: 'not run: the time budget ran out while resolving its variables', kind: 'not-run' };
       }
       throw err;
     }
@@ -264,7 +264,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     const head = { id: panel.id, title: panel.title, path: panel.path };
     if (panel.libraryError) {
       panels++;
-      return { ...head, status: 'fail', queries: [], problem: panel.libraryError, cause: 'The dashboard uses a library panel this Grafana does not have: import the library panel with the dashboard, or replace it by a plain panel.' };
+      return { ...head, status: 'fail', queries: [], problem: panel.libraryError, kind: 'library-panel', cause: 'The dashboard uses a library panel this Grafana does not have: import the library panel with the dashboard, or replace it by a plain panel.' };
     }
     const planned = plan(panel, vars);
     if (!planned.length) return undefined;
@@ -278,12 +278,13 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
         status: 'fail',
         queries: [],
         problem: missing.choice.kind === 'missing' ? `Datasource ${ref} was not found` : 'Grafana has no default datasource and the panel names none',
+        ...(missing.choice.kind === 'missing' ? { kind: 'datasource-not-found' as const, datasource: ref } : { kind: 'no-default-datasource' as const }),
         cause: `The panel names datasource ${ref}; Grafana has ${names.length ? names.join(', ') : 'no Prometheus datasource'}. Use a datasource variable (\${datasource}) or the uid ${o.checked.uid}.`,
       };
     }
     const blocked = planned.flatMap((q) => vars.unresolvedIn(q.target.expr));
     if (blocked.length) {
-      return { ...head, status: 'fail', queries: [], problem: `variable $${blocked[0]!.name} cannot be resolved`, cause: blocked[0]!.error ?? 'it has no value' };
+      return { ...head, status: 'fail', queries: [], problem: `variable $${blocked[0]!.name} cannot be resolved`, kind: 'unresolved-variable', cause: blocked[0]!.error ?? 'it has no value' };
     }
     const range = panelRange(dashRange, panel.timeFrom, panel.timeShift, now());
     const groups = new Map<string, { ds: GrafanaDatasource; targets: TargetModel[] }>();
@@ -326,21 +327,21 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     } catch (err) {
       if (err instanceof OutOfTime) {
         notRun++;
-        return { ...head, status: 'warn', queries: [], problem: 'not run: the time budget ran out' };
+        return { ...head, status: 'warn', queries: [], problem: 'not run: the time budget ran out', kind: 'not-run' };
       }
-      return { ...head, status: 'fail', queries: ran.map(({ error: _e, ...q }) => q), problem: `the query through Grafana failed: ${message(err)}` };
+      return { ...head, status: 'fail', queries: ran.map(({ error: _e, ...q }) => q), problem: `the query through Grafana failed: ${message(err)}`, kind: 'query-error' };
     }
     const shown = ran.map(({ error: _e, ...q }) => q);
     const failed = ran.find((q) => q.error);
-    if (failed) return { ...head, status: 'fail', queries: shown, problem: `query ${failed.refId} failed: ${failed.error}` };
+    if (failed) return { ...head, status: 'fail', queries: shown, problem: `query ${failed.refId} failed: ${failed.error}`, kind: 'query-error' };
     if (ran.some((q) => q.series > 0)) return { ...head, status: 'pass', queries: shown };
     const found = await explainNoData(ran.map((q) => q.expr), range);
     const cause = found?.cause;
     const allow = o.allowDownTargets ?? [];
     if (found?.down?.length && found.down.every((t) => allowedDown(t, allow))) {
-      return { ...head, status: 'pass', queries: shown, cause: `no data, as allowed: ${cause} (allow-down-targets)` };
+      return { ...head, status: 'pass', queries: shown, kind: 'allowed-no-data', cause: `no data, as allowed: ${cause} (allow-down-targets)` };
     }
-    return { ...head, status: named ? 'fail' : 'warn', queries: shown, problem: 'no data', ...(cause ? { cause } : {}) };
+    return { ...head, status: named ? 'fail' : 'warn', queries: shown, problem: 'no data', kind: 'no-data', ...(cause ? { cause } : {}) };
   };
 
   const explainNoData = async (exprs: string[], range: TimeRange): Promise<{ cause: string; down?: readonly Target[] } | undefined> => {
