@@ -676,3 +676,50 @@ describe('fault injection', () => {
     expect((await api.listNamespacedService({ namespace: 'taskflow' })).items).toHaveLength(3);
   });
 });
+
+describe('KubeApiServer: idle HTTP/2 connections', () => {
+  it('ends a connection idle for the idle timeout with GOAWAY, not one with a stream open; a client then connects again', async () => {
+    const server = new KubeApiServer({ idleTimeoutMs: 300 });
+    await server.start();
+    try {
+      const token = server.issueToken('idle-admin', ['system:masters']);
+      const session = http2.connect(server.url, { ca: server.caPem });
+      const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
+      const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = session.request({ ':path': path, authorization: `Bearer ${token}` });
+          let status = 0;
+          req.on('response', (h) => (status = Number(h[':status'])));
+          req.on('data', () => undefined);
+          req.on('end', () => resolve(status));
+          req.on('error', reject);
+          req.end();
+        });
+      // A watch held open past the timeout keeps the connection.
+      const watch = session.request({ ':path': '/api/v1/namespaces?watch=true', authorization: `Bearer ${token}` });
+      watch.on('data', () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(session.closed).toBe(false);
+      expect(await get('/version')).toBe(200);
+      watch.close();
+      // Then, with nothing open, it is ended.
+      expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      await closed;
+      const again = http2.connect(server.url, { ca: server.caPem });
+      try {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = again.request({ ':path': '/version', authorization: `Bearer ${token}` });
+          req.on('response', (h) => resolve(Number(h[':status'])));
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+      } finally {
+        again.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});

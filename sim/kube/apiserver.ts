@@ -66,6 +66,8 @@ export interface KubeApiServerOptions extends StoreOptions {
   version?: string;
   /** Streaming feature gates switched away from the release's default. */
   featureGates?: StreamFeatureGates;
+  /** How long an idle connection stays open (default IDLE_TIMEOUT_MS, kube-apiserver's). */
+  idleTimeoutMs?: number;
 }
 
 /** Streams one HTTP/2 connection may have open at once (kube-apiserver's default, secure_serving.go). */
@@ -169,9 +171,11 @@ export class KubeApiServer {
   private server?: http2.Http2SecureServer;
   private port: number;
   private kube: KubeVersion;
+  private readonly idleTimeoutMs: number;
 
   constructor(options: KubeApiServerOptions = {}) {
     this.kube = kubeVersion(options.version, options.featureGates);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.store = options.store ?? new ObjectStore(options);
     if (options.manifests) this.store.loadYaml(options.manifests);
     this.rbac = new RbacAuthorizer((kind, ns) => this.store.list(kind, ns));
@@ -212,9 +216,31 @@ export class KubeApiServer {
       requestCert: true,
       rejectUnauthorized: false,
     });
-    // Read by the HTTP/1.1 connections the server falls back to (an HTTP/2 session stays open
-    // until the client closes it: kube-apiserver's 90 s is longer than any run).
-    (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = IDLE_TIMEOUT_MS;
+    // Read by the HTTP/1.1 connections the server falls back to.
+    (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = this.idleTimeoutMs;
+    // An HTTP/2 connection without open streams for the idle timeout is ended with GOAWAY
+    // (NO_ERROR), as Go's HTTP/2 server does with kube-apiserver's IdleTimeout of 90 s
+    // (golang.org/x/net/http2 server.go: the idle timer runs while no stream is open, onIdleTimer
+    // sends GOAWAY and closes): a client that waits longer between requests opens a new one.
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      let open = 0;
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        idle = setTimeout(() => {
+          if (!session.closed && !session.destroyed) session.close();
+        }, this.idleTimeoutMs);
+        idle.unref();
+      };
+      arm();
+      session.on('stream', (stream: http2.ServerHttp2Stream) => {
+        open++;
+        clearTimeout(idle);
+        stream.once('close', () => {
+          if (--open === 0) arm();
+        });
+      });
+      session.once('close', () => clearTimeout(idle));
+    });
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
