@@ -15,6 +15,7 @@ import { exportersForPod } from './exporters/pods.js';
 import { startGrafanaPod, type GrafanaPod } from './grafana/grafana-pod.js';
 import type { GrafanaSim } from './grafana/server.js';
 import { KubeApiServer, type KubeObject } from './kube/index.js';
+import { parsePromDuration } from './prometheus/config.js';
 import { startPrometheus, type PrometheusServer } from './prometheus/launcher.js';
 import { operatedPrometheusPods, startOperatedPrometheus } from './prometheus/operated.js';
 import { activeTargetsOf, podTargets, serviceMonitorTargets, startSyntheticPrometheus } from './prometheus/synthetic.js';
@@ -212,7 +213,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
       if (options.scale) {
         // The stack's own pools as its real Prometheus discovered them (UP: Grafana, started below,
         // is not yet listening), then the rest generated, on its address.
-        await settle([operated.server], 20_000);
+        await settle([operated.server], 20_000, 0);
         const own = (await activeTargetsOf(operated.url)).map((t) => ({ ...t, health: 'up', lastError: '' }));
         const configYaml = ((await (await fetch(`${operated.url}/api/v1/status/config`)).json()) as { data: { yaml: string } }).data.yaml;
         await operated.stop();
@@ -261,7 +262,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
         return { kubeconfig: api.kubeconfig({ clientCert, context, namespace: ns }), keyPem: clientCert.keyPem };
       },
       startApps,
-      settle: (timeoutMs = 20_000) => settle(prometheuses, timeoutMs),
+      settle: (timeoutMs = 20_000) => settle(prometheuses, timeoutMs, panelStepMs(grafanas)),
       stop,
     };
   } catch (err) {
@@ -281,18 +282,39 @@ function fillerDeployment(replicas: number, namespace: string): KubeObject {
   };
 }
 
-/**
- * Scrapes each target must have had (every second) before a run: Grafana charts a panel at the
- * steps of its range (its end rounded down to a step), so a stack scraped for a second or two has
- * series but empty panels, as a real one has in its first scrape intervals.
- */
+/** Scrapes each target must have had (every second) before a run. */
 const HISTORY_SCRAPES = 7;
 
 /**
- * Polls each Prometheus until its active targets stopped changing and each was scraped once,
- * then until every target has a few scrapes of history, or time runs out.
+ * The step of a dashboard panel over a range of an hour or less, as Grafana computes it: its
+ * interval is never below the datasource's scrape interval (`jsonData.timeInterval`, 15 s unless
+ * set: Grafana's Prometheus datasource) — the largest among the stack's Prometheus datasources.
  */
-async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number): Promise<void> {
+function panelStepMs(grafanas: readonly GrafanaPod[]): number {
+  let step = 15_000;
+  for (const pod of grafanas) {
+    for (const ds of pod.grafana.datasources) {
+      if (ds.type !== 'prometheus') continue;
+      try {
+        const interval = typeof ds.jsonData.timeInterval === 'string' && ds.jsonData.timeInterval ? parsePromDuration(ds.jsonData.timeInterval) : 0;
+        if (interval > step) step = interval;
+      } catch {
+        // Grafana takes no interval it cannot read: the floor stays.
+      }
+    }
+  }
+  return step;
+}
+
+/**
+ * Polls each Prometheus until its active targets stopped changing and each was scraped once,
+ * then until every target has a few scrapes of history, then until a panel's last step has data:
+ * Grafana charts a panel at the steps of its range, the range's end rounded down to a step
+ * (promlib AlignTimeRange), so a stack whose first samples are newer than the last step boundary
+ * has series but empty panels, as a real one has in its first scrape intervals. Bounded by
+ * `timeoutMs`, the wait for a step by one step more (none when `stepMs` is 0).
+ */
+async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number, stepMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await Promise.all(
     prometheuses.map(async (prometheus) => {
@@ -316,11 +338,26 @@ async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: numb
           const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
           const fewest = Number(body.data?.result?.[0]?.value?.[1] ?? 0);
           // No `up` at all (a Prometheus answering from elsewhere): nothing to wait for.
-          if (!body.data?.result?.length || fewest >= HISTORY_SCRAPES) return;
+          if (!body.data?.result?.length) return;
+          if (fewest >= HISTORY_SCRAPES) break;
         } catch {
           return;
         }
         await new Promise((r) => setTimeout(r, 250));
+      }
+      // The earliest sample of `up`, then the first step boundary at least 2 s after it (a rate
+      // needs two samples by then).
+      if (stepMs <= 0) return;
+      try {
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('min(min_over_time(timestamp(up)[10m:1s]))')}`);
+        const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
+        const first = Number(body.data?.result?.[0]?.value?.[1]) * 1000;
+        if (!Number.isFinite(first)) return;
+        const boundary = Math.ceil((first + 2000) / stepMs) * stepMs;
+        const waitMs = Math.min(boundary - Date.now() + 100, stepMs + 3000);
+        if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+      } catch {
+        // Prometheus went away: nothing to wait for.
       }
     }),
   );

@@ -161,6 +161,6 @@ export async function noDataCause(exprs: readonly string[], range: { startSec: n
   return {
     kind: 'empty-result',
     metric: first.metric,
-    cause: `the series exist in the range (${list(named.map((s) => s.metric), 3)}) but the expression's result is empty: a filter that keeps nothing, a rate of counters that did not change (nothing happened, e.g. no errors), or samples newer than the query's first step (a stack scraped for seconds only)`,
+    cause: `the series exist in the range (${list(named.map((s) => s.metric), 3)}) but the expression's result is empty: a filter that keeps nothing, a rate of counters that did not change (nothing happened, e.g. no errors), or samples all newer than the query's last step (Grafana rounds the range's end down to a step, at least the datasource's scrape interval: a stack scraped for less than a step has none there yet)`,
   };
 }
