@@ -31,6 +31,17 @@ function finder(values: Record<string, string[]>): MetricFinder & { asked: strin
 const range = dashboardRange({ from: 'now-1h', to: 'now' }, NOW);
 
 describe('resolveVariables', () => {
+  it("writes $__from and $__to as the frontend does: the dashboard's range in ms, or with the date format", async () => {
+    const vars = await resolveVariables({ templating: { list: [] } }, new Datasources([PROM]), finder({}), range);
+    const from = NOW - 3_600_000;
+    expect(vars.interpolate('x @ $__to')).toBe(`x @ ${NOW}`);
+    expect(vars.interpolate('${__from} ${__from:date} ${__to:date:iso} ${__to:date:seconds} [[__from]]')).toBe(`${from} 2026-01-01T11:00:00.000Z 2026-01-01T12:00:00.000Z ${NOW / 1000} ${from}`);
+    // A date pattern it does not write stays as it is (and so does a variable of that name the dashboard defines).
+    expect(vars.interpolate('${__from:date:YYYY-MM}')).toBe('${__from:date:YYYY-MM}');
+    const own = await resolveVariables({ templating: { list: [{ name: '__to', type: 'constant', query: 'mine' }] } }, new Datasources([PROM]), finder({}), range);
+    expect(own.interpolate('$__to')).toBe('mine');
+  });
+
   it('resolves a datasource variable to its current value, default to the default datasource, and a missing current to the first by name', async () => {
     const all = new Datasources([PROM, OTHER, LOKI]);
     const current = await resolveVariables({ templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', current: { text: 'default', value: 'default' } }] } }, all, finder({}), range);

@@ -15,6 +15,9 @@
  *   `allValue` (written as it is, never escaped) or every option, joined as `(a|b|c)`.
  * - `$__interval`, `$__rate_interval`, `$__range` and the like are left to Grafana's backend,
  *   which interpolates them for Prometheus queries (pkg/promlib/models/query.go).
+ * - `$__from` and `$__to`, global variables the frontend replaces (templateSrv): the dashboard's
+ *   range in epoch milliseconds, or with the `date` format (formatRegistry): `${__to:date}` and
+ *   `:date:iso` ISO 8601, `:date:seconds` epoch seconds (rounded), `:date:ms` milliseconds.
  */
 import type { GrafanaDatasource } from '../grafana.js';
 import { Datasources, VARIABLE_PATTERN, type DatasourceChoice } from './datasources.js';
@@ -86,8 +89,9 @@ export class Variables {
     return text.replace(VARIABLE_PATTERN, (match, n1?: string, n2?: string, f2?: string, n3?: string, _field?: string, f3?: string) => {
       const name = n1 ?? n2 ?? n3 ?? '';
       const v = this.byName.get(name);
-      if (!v || v.values === undefined) return match;
       const format = f2 ?? f3;
+      if (!v && (name === '__from' || name === '__to')) return timeValue(name === '__from' ? this.range.fromMs : this.range.toMs, format) ?? match;
+      if (!v || v.values === undefined) return match;
       if (v.datasource && !format) return v.datasource.uid;
       if (v.allValue !== undefined && format !== 'text') return this.interpolate(v.allValue, promql);
       return formatValue(v, v.values, format, promql);
@@ -269,6 +273,15 @@ async function findValues(query: string, ds: GrafanaDatasource, finder: MetricFi
  * Every template variable of the dashboard, in the order Grafana refreshes them (a variable
  * whose query uses another comes after it).
  */
+/** `$__from`/`$__to` as the frontend writes them (formatRegistry's `date`); undefined for a date pattern not handled here. */
+function timeValue(ms: number, format: string | undefined): string | undefined {
+  if (format === undefined) return String(ms);
+  if (format === 'date' || format === 'date:iso') return new Date(ms).toISOString();
+  if (format === 'date:seconds') return String(Math.round(ms / 1000));
+  if (format === 'date:ms') return String(ms);
+  return undefined;
+}
+
 export async function resolveVariables(dashboard: Json, datasources: Datasources, finder: MetricFinder, range: TimeRange, signal?: AbortSignal): Promise<Variables> {
   const vars = new Variables(datasources, range);
   const templating = isRecord(dashboard.templating) && Array.isArray(dashboard.templating.list) ? dashboard.templating.list.filter(isRecord) : [];
