@@ -98,6 +98,29 @@ describe('dashboards', () => {
     expect(first.queries[0]).toMatchObject({ refId: 'A', datasource: { type: 'prometheus', uid: UID }, range: true, instant: false, maxDataPoints: 960, intervalMs: 15000 });
   });
 
+  it('runs a repeated panel once per value of its variable, as Grafana shows its copies, naming the empty copy', async () => {
+    const stack = await taskflowStack();
+    const model = {
+      ...taskflowDashboard,
+      uid: 'nodes',
+      title: 'Nodes',
+      templating: { list: [dsVariable, { name: 'node', type: 'custom', query: 'node-a,node.b', multi: true, includeAll: true, allValue: '.*', current: { value: ['$__all'] } }] },
+      panels: [panel(1, 'Load on $node', 'node_load1{instance=~"$node"}', { repeat: 'node' })],
+    };
+    const sent = serveDashboards(stack, [model], (expr) => (expr.includes('node\\\\.b') ? 0 : 2));
+    serveLabels(stack, {});
+    const outcome = await attempt(dashboards, stack);
+    expect(outcome.status).toBe('warn');
+    expect(outcome.summary).toBe('1 dashboard, 2 panels, 2 queries: 1 without data');
+    const exprs = sent.map((r) => (JSON.parse(r.body ?? '{}') as { queries: { expr: string }[] }).queries[0]?.expr).sort();
+    // Each copy's value alone, regex-escaped as a multi-value variable's is; not the allValue.
+    expect(exprs).toEqual(['node_load1{instance=~"node-a"}', 'node_load1{instance=~"node\\\\.b"}']);
+    expect(outcome.dashboards?.[0]?.panels.map((p) => [p.title, p.status])).toEqual([
+      ['Load on node-a', 'pass'],
+      ['Load on node.b', 'warn'],
+    ]);
+  });
+
   it("sends each panel's interval as Grafana's frontend does: the panel's min interval, else its datasource's scrape interval (15 s unless set), none for a mixed panel", async () => {
     const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(json(200, [{ ...SEED_DATASOURCE, jsonData: { timeInterval: '30s' } }])));

@@ -114,6 +114,24 @@ function isPrometheus(choice: DatasourceChoice, raw: unknown): boolean {
   return type === '' || type === 'prometheus';
 }
 
+/** The most copies of one repeated panel that are run. */
+export const MAX_REPEATS = 20;
+
+/**
+ * The copies Grafana's frontend shows of a panel repeated over a variable (`repeat`): one per
+ * selected value (every option when All is selected), each with the variable set to its value
+ * alone, its title interpolated with it; at most MAX_REPEATS. A panel not repeated, or repeated
+ * over a variable without values or over a datasource variable, is itself.
+ */
+function repeatsOf(panel: PanelModel, vars: Variables): { panel: PanelModel; vars: Variables }[] {
+  const v = panel.repeat ? vars.get(panel.repeat) : undefined;
+  if (!v?.values?.length || v.datasource) return [{ panel, vars }];
+  return v.values.slice(0, MAX_REPEATS).map((value) => {
+    const scoped = vars.scoped(v.name, value);
+    return { panel: { ...panel, title: scoped.interpolate(panel.title, false) }, vars: scoped };
+  });
+}
+
 /**
  * The interval of the panel's own datasource, its queries' low limit in Grafana's frontend: a
  * Prometheus datasource's scrape interval (15 s unless set); none for a mixed panel (the Mixed
@@ -250,7 +268,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
       }
       throw err;
     }
-    const results = await Promise.all(all.map((panel) => runPanel(panel, vars, range, named)));
+    const results = await Promise.all(all.flatMap((panel) => repeatsOf(panel, vars)).map((r) => runPanel(r.panel, r.vars, range, named)));
     const checked = results.filter((r): r is PanelResult => r !== undefined);
     if (!checked.length) {
       withoutPrometheus++;

@@ -70,6 +70,17 @@ export class Variables {
     this.byName.set(v.name, v);
   }
 
+  /**
+   * The variables with `name` set to `value` alone, as in one copy of a panel repeated over it
+   * (the copy's scoped variable): formatted as the variable is (a multi-value or All variable's
+   * single value is still regex-escaped in PromQL), never its allValue.
+   */
+  scoped(name: string, value: string): Variables {
+    const copy = new Variables(this.datasources, this.range);
+    for (const v of this.byName.values()) copy.set(v.name === name ? { ...withoutAllValue(v), values: [value] } : v);
+    return copy;
+  }
+
   /** The variables `text` uses that are unresolved (defined but without values). */
   unresolvedIn(text: string): Variable[] {
     const out: Variable[] = [];
@@ -273,6 +284,11 @@ async function findValues(query: string, ds: GrafanaDatasource, finder: MetricFi
  * Every template variable of the dashboard, in the order Grafana refreshes them (a variable
  * whose query uses another comes after it).
  */
+function withoutAllValue(v: Variable): Variable {
+  const { allValue: _allValue, ...rest } = v;
+  return rest;
+}
+
 /** `$__from`/`$__to` as the frontend writes them (formatRegistry's `date`); undefined for a date pattern not handled here. */
 function timeValue(ms: number, format: string | undefined): string | undefined {
   if (format === undefined) return String(ms);
