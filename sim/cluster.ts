@@ -213,7 +213,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
       if (options.scale) {
         // The stack's own pools as its real Prometheus discovered them (UP: Grafana, started below,
         // is not yet listening), then the rest generated, on its address.
-        await settle([operated.server], 20_000, 0);
+        await settle([operated.server], 20_000, () => 0);
         const own = (await activeTargetsOf(operated.url)).map((t) => ({ ...t, health: 'up', lastError: '' }));
         const configYaml = ((await (await fetch(`${operated.url}/api/v1/status/config`)).json()) as { data: { yaml: string } }).data.yaml;
         await operated.stop();
@@ -262,7 +262,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
         return { kubeconfig: api.kubeconfig({ clientCert, context, namespace: ns }), keyPem: clientCert.keyPem };
       },
       startApps,
-      settle: (timeoutMs = 20_000) => settle(prometheuses, timeoutMs, panelStepMs(grafanas)),
+      settle: (timeoutMs = 20_000) => settle(prometheuses, timeoutMs, () => panelStepMs(grafanas)),
       stop,
     };
   } catch (err) {
@@ -312,9 +312,9 @@ function panelStepMs(grafanas: readonly GrafanaPod[]): number {
  * Grafana charts a panel at the steps of its range, the range's end rounded down to a step
  * (promlib AlignTimeRange), so a stack whose first samples are newer than the last step boundary
  * has series but empty panels, as a real one has in its first scrape intervals. Bounded by
- * `timeoutMs`, the wait for a step by one step more (none when `stepMs` is 0).
+ * `timeoutMs`, the wait for a step by one step more (none when `panelStep` gives 0).
  */
-async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number, stepMs: number): Promise<void> {
+async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: number, panelStep: () => number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await Promise.all(
     prometheuses.map(async (prometheus) => {
@@ -347,6 +347,8 @@ async function settle(prometheuses: readonly PrometheusServer[], timeoutMs: numb
       }
       // The earliest sample of `up`, then the first step boundary at least 2 s after it (a rate
       // needs two samples by then).
+      // Read now: a datasource sidecar may have provisioned Grafana's datasources since the start.
+      const stepMs = panelStep();
       if (stepMs <= 0) return;
       try {
         const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('min(min_over_time(timestamp(up)[10m:1s]))')}`);
