@@ -14,7 +14,7 @@ import type { ClusterView } from './view.js';
 export interface RunOptions {
   readonly checks: readonly Check[];
   /** The shared parts of every check's context; the runner adds the attempt's view and signal. */
-  readonly context: Omit<CheckContext, 'signal' | 'view'>;
+  readonly context: Omit<CheckContext, 'signal' | 'view' | 'deadline'>;
   /** A fresh view of the cluster; attempt n of every check reads view n. */
   readonly newView: () => ClusterView;
   readonly waitMs: number;
@@ -105,7 +105,7 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
       }, budgetMs);
     });
     try {
-      return await Promise.race([check.run({ ...opts.context, view, signal: controller.signal }), timedOut]);
+      return await Promise.race([check.run({ ...opts.context, view, signal: controller.signal, deadline: Date.now() + budgetMs }), timedOut]);
     } catch (err) {
       return failure(check, err);
     } finally {

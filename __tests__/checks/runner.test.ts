@@ -138,6 +138,26 @@ describe('runner: waiting', () => {
     expect(result?.hint).toBeUndefined();
   });
 
+  it("gives each attempt its deadline: ATTEMPT_TIMEOUTS request timeouts, or what is left of the run's budget", async () => {
+    const left = new Map<CheckId, number>();
+    const timed = (id: CheckId, needs: CheckId[], holdMs: number) =>
+      check(
+        id,
+        async ({ deadline }) => {
+          left.set(id, deadline - Date.now());
+          await sleep(holdMs);
+          return { status: 'pass', summary: 'ok' };
+        },
+        needs,
+      );
+    // wait 0, request-timeout 1 s: the run's budget ends 3 s in; the dependent starts 1.5 s in.
+    await run([timed('cluster-access', [], 1500), timed('prometheus-pod', ['cluster-access'], 0)]);
+    expect(left.get('cluster-access')).toBeGreaterThan(ATTEMPT_TIMEOUTS * 1000 - 100);
+    expect(left.get('cluster-access')).toBeLessThanOrEqual(ATTEMPT_TIMEOUTS * 1000);
+    expect(left.get('prometheus-pod')).toBeGreaterThan(1200);
+    expect(left.get('prometheus-pod')).toBeLessThan(1600);
+  });
+
   it('checks once when wait is 0', async () => {
     let n = 0;
     const [result] = await run([check('prometheus-query', async () => ({ status: 'fail', summary: `attempt ${++n}`, hint: '' }))], { waitMs: 0 });

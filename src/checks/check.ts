@@ -22,6 +22,12 @@ export interface CheckContext {
   readonly grafana: GrafanaClient;
   /** Aborted when the attempt runs out of time. */
   readonly signal: AbortSignal;
+  /**
+   * When the attempt's time runs out (epoch ms; `signal` is aborted then): ATTEMPT_TIMEOUTS
+   * request timeouts from its start, or less near the end of the run's budget. A check that
+   * paces its own work (the dashboards) reads its budget here.
+   */
+  readonly deadline: number;
 }
 
 export interface Check {

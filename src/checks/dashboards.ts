@@ -3,7 +3,6 @@
  * dashboard's time range, template variables resolved, and returns data. The work lives in
  * src/dashboards/ (loaded when this check runs); the PromQL parser only when a panel is empty.
  */
-import { ATTEMPT_TIMEOUTS } from '../runner.js';
 import type { DashboardResult, PanelResult } from '../types.js';
 import { plural } from '../render/format.js';
 import { fail, pass, warn, type Check, type CheckContext } from './check.js';
@@ -41,7 +40,7 @@ export const dashboards: Check = {
       choice,
       requestTimeoutMs: settings.requestTimeoutMs,
       allowDownTargets: settings.allowDownTargets,
-      deadline: started + BUDGET_SHARE * ATTEMPT_TIMEOUTS * settings.requestTimeoutMs,
+      deadline: started + Math.floor(BUDGET_SHARE * Math.max(0, ctx.deadline - started)),
       signal,
     });
     // With `all`: the dashboards the stack provisions (mounted ConfigMaps, a dashboard sidecar's) that Grafana does not have.

@@ -207,7 +207,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
   const now = o.now ?? Date.now;
   const run = limiter(o.concurrency ?? 4);
   const datasources = new Datasources(o.datasources);
-  const deadlineSignal = AbortSignal.any([o.signal, AbortSignal.timeout(Math.max(1, o.deadline - now()))]);
+  const deadlineSignal = AbortSignal.any([o.signal, AbortSignal.timeout(Math.max(1, Math.ceil(o.deadline - now())))]);
   /** Each request: within request-timeout, and not past the deadline. */
   const requestSignal = (): AbortSignal => AbortSignal.any([deadlineSignal, AbortSignal.timeout(o.requestTimeoutMs)]);
   const timed = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
