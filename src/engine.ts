@@ -9,6 +9,7 @@ import { KubeCluster, type Cluster } from './cluster.js';
 import { grafanaCredentials } from './credentials.js';
 import { diagnosable } from './diagnose/diagnosable.js';
 import { loadKubeConfig } from './kubeconfig.js';
+import type { ManifestIndex } from './manifests.js';
 import { buildReport } from './report.js';
 import { ATTEMPT_TIMEOUTS, runChecks } from './runner.js';
 import { secrets } from './secrets.js';
@@ -44,6 +45,11 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
   const owned = options.cluster ? undefined : new KubeCluster(loadKubeConfig(settings.kubeconfigFile ? { file: settings.kubeconfigFile } : settings.kubeconfig, settings.context).kc, settings.requestTimeoutMs);
   const cluster = options.cluster ?? (owned as Cluster);
   let services: Services | undefined;
+  const workspace = options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
+  let loaded: Promise<ManifestIndex | undefined> | undefined;
+  // Read once, when a check or the diagnosis first needs them (the reader is loaded only then).
+  const manifests = (): Promise<ManifestIndex | undefined> =>
+    (loaded ??= settings.manifests ? import('./manifests.js').then((m) => m.loadManifests(settings.manifests, workspace)) : Promise.resolve(undefined));
   try {
     // Every read of the run stops at its hard bound: wait + ATTEMPT_TIMEOUTS request timeouts.
     const run = AbortSignal.timeout(settings.waitMs + (ATTEMPT_TIMEOUTS + 1) * settings.requestTimeoutMs);
@@ -64,7 +70,7 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
     if (!settings.skipChecks.includes('grafana-datasource')) connected.grafana.warmUp(run);
     const results = await runChecks({
       checks: CHECKS,
-      context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana },
+      context: { settings, stack, cluster, prometheus: connected.prometheus, grafana: connected.grafana, manifests },
       // The first attempt starts from what discovery just read; each retry reads afresh.
       newView: () => {
         const view = new ClusterView(cluster, connected.prometheus, connected.grafana, run, seed);
@@ -77,7 +83,7 @@ export async function runEngine(settings: Settings, options: EngineOptions = {})
       retryIntervalMs: options.retryIntervalMs,
       onResult: options.onResult && ((r) => options.onResult?.(redactDeep(r))),
     });
-    const { diagnosed, rootCauseOf } = await withDiagnosis(results, settings, stack, cluster, connected, options);
+    const { diagnosed, rootCauseOf } = await withDiagnosis(results, settings, stack, cluster, connected, options, manifests);
     const report = buildReport(diagnosed, { startedAt, durationMs: Date.now() - startedAt.getTime(), settings, stack });
     const rootCause = report.result === 'failed' ? rootCauseOf?.(diagnosed) : undefined;
     return redactDeep(rootCause ? { ...report, rootCause } : report);
@@ -111,11 +117,11 @@ async function withDiagnosis(
   cluster: Cluster,
   services: Services,
   options: EngineOptions,
+  readManifests: () => Promise<ManifestIndex | undefined>,
 ): Promise<{ diagnosed: CheckResult[]; rootCauseOf?: (results: readonly CheckResult[]) => RootCause | undefined }> {
   if (!results.some(diagnosable)) return { diagnosed: [...results] };
   const { diagnose, rootCauseOf } = await import('./diagnose/index.js');
-  const workspace = options.workspace ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const manifests = settings.manifests ? await (await import('./manifests.js')).loadManifests(settings.manifests, workspace) : undefined;
+  const manifests = await readManifests();
   for (const note of manifests?.notes ?? []) options.onNote?.(note);
   const diagnoses = await diagnose(
     results,

@@ -363,7 +363,7 @@ export async function kpsStack(inputs: Record<string, string> = {}, cluster: Fak
     grafana,
     settings,
     found,
-    context: { settings, stack: found, view, cluster, prometheus: services.prometheus, grafana: services.grafana, signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
+    context: { settings, stack: found, view, cluster, prometheus: services.prometheus, grafana: services.grafana, signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER, manifests: async () => undefined },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../cluster.js';
 import type { GrafanaClient } from '../grafana.js';
+import type { ManifestIndex } from '../manifests.js';
 import type { PrometheusClient } from '../prometheus.js';
 import type { Reason } from '../reasons.js';
 import type { Found, Problem, Stack } from '../stack/types.js';
@@ -28,6 +29,11 @@ export interface CheckContext {
    * paces its own work (the dashboards) reads its budget here.
    */
   readonly deadline: number;
+  /**
+   * The `manifests` input's files, read once for the run on first call (undefined without the
+   * input): what the dashboards check and the diagnosis place their findings in.
+   */
+  readonly manifests: () => Promise<ManifestIndex | undefined>;
 }
 
 export interface Check {

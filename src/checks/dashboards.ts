@@ -133,8 +133,7 @@ async function provisionedButAbsent(ctx: CheckContext): Promise<{ results: Dashb
 async function placeInManifests(ctx: CheckContext, results: DashboardResult[]): Promise<DashboardResult[]> {
   const bad = results.filter((d) => d.status !== 'pass');
   if (!ctx.settings.manifests || !bad.length) return results.map(strip);
-  const { loadManifests } = await import('../manifests.js');
-  const index = await loadManifests(ctx.settings.manifests, process.env.GITHUB_WORKSPACE ?? process.cwd()).catch(() => undefined);
+  const index = await ctx.manifests().catch(() => undefined);
   return results.map((d) => {
     if (!index || d.status === 'pass') return strip(d);
     const panel = d.panels.find((p) => p.status === d.status) as (PanelResult & { path?: readonly (string | number)[] }) | undefined;
