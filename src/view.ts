@@ -6,7 +6,7 @@
  */
 import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
-import { parsePromConfig, type PromConfig } from './diagnose/prometheus/config.js';
+import { parsePromConfig, type PromConfig } from './prometheus-config.js';
 import type { DashboardHit, DashboardRead, GrafanaClient, GrafanaDatasource } from './grafana.js';
 import type { PrometheusClient, TargetsRead } from './prometheus.js';
 import { matchesSelector, splitOutsideParens } from './selector.js';

@@ -13,7 +13,7 @@
  * which prometheus-targets judges: a query of only those (the default `up{job=…}`) is not asked
  * again, and the configuration is read only when a selector is to be judged.
  */
-import { DEFAULT_INTERVAL, durationMs, formatDuration, type PromConfig } from '../diagnose/prometheus/config.js';
+import { DEFAULT_INTERVAL, durationMs, formatDuration, type PromConfig } from '../prometheus-config.js';
 import type { PrometheusClient } from '../prometheus.js';
 import type { ClusterView } from '../view.js';
 
