@@ -287,4 +287,99 @@ describe('grafana-operator GrafanaDatasource', () => {
     await locked.operator.settle();
     expect(conditions(locked.store, 'op-locked', 'prometheus')[0]).toMatchObject({ type: 'NoMatchingInstance', status: 'True' });
   });
+
+  describe('GrafanaDashboard', () => {
+    const dashboardCr = (ns: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'grafana.integreatly.org/v1beta1',
+      kind: 'GrafanaDashboard',
+      metadata: { name, namespace: ns },
+      spec: { instanceSelector: { matchLabels: { dashboards: 'grafana' } }, ...spec },
+    });
+    const dashboardConditions = (store: ObjectStore, ns: string, name: string) =>
+      ((store.get('GrafanaDashboard', ns, name)!.status as { conditions?: { type: string; status: string; reason: string; message: string }[] }).conditions ?? []).map(
+        ({ type, status, reason, message }) => ({ type, status, reason, message }),
+      );
+    const model = (uid: string | undefined, title: string) =>
+      JSON.stringify({ ...(uid ? { uid } : {}), title, schemaVersion: 39, panels: [{ id: 1, type: 'timeseries', title: 'up', datasource: { type: 'prometheus', uid: '${DS_PROMETHEUS}' }, targets: [{ refId: 'A', expr: 'up' }] }], templating: { list: [{ name: 'job', type: 'custom', query: 'a,b', current: { text: 'a', value: 'a' }, options: [{ text: 'a', value: 'a', selected: true }, { text: 'b', value: 'b', selected: false }] }] } });
+
+    it('saves the dashboard from inline JSON into a folder named after the namespace, datasource inputs and variables applied', async () => {
+      const ns = 'op-dash';
+      const { store, grafana, operator } = await setup(ns);
+      store.apply(
+        dashboardCr(ns, 'overview', {
+          json: model('overview', 'Overview'),
+          datasources: [{ inputName: 'DS_PROMETHEUS', datasourceName: 'prometheus' }],
+          variables: [{ name: 'job', value: 'b' }],
+        }),
+      );
+      await operator.settle();
+      expect(dashboardConditions(store, ns, 'overview')).toEqual([{ type: 'DashboardSynchronized', status: 'True', reason: 'ApplySuccessful', message: 'Dashboard was successfully applied to 1 instances' }]);
+      const cr = store.get('GrafanaDashboard', ns, 'overview')!;
+      expect(cr.status).toMatchObject({ uid: 'overview', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(cr.metadata.finalizers).toEqual(['operator.grafana.com/finalizer']);
+      const db = grafana.dashboardDatabase;
+      const saved = db.dashboard('overview')!;
+      expect(db.folder(saved.folderUid)?.title).toBe(ns);
+      const data = saved.data as { panels: { datasource: { uid: string } }[]; templating: { list: { current: unknown; options: { value: string; selected: boolean }[] }[] } };
+      expect(data.panels[0]!.datasource.uid).toBe('prometheus');
+      expect(data.templating.list[0]!.current).toEqual({ selected: true, text: 'b', value: 'b' });
+      expect(data.templating.list[0]!.options.map((o) => [o.value, o.selected])).toEqual([['a', false], ['b', true]]);
+      expect((store.get('Grafana', ns, 'grafana')!.status as { dashboards: string[] }).dashboards).toEqual([`${ns}/overview/overview`]);
+
+      // Unchanged: not saved again. Changed: saved over (version 2). Deleted: gone from Grafana.
+      store.apply({ ...cr, metadata: { ...cr.metadata, generation: 2 } });
+      await operator.settle();
+      expect(db.dashboard('overview')!.version).toBe(1);
+      store.apply({ ...cr, metadata: { ...cr.metadata, generation: 3 }, spec: { ...(cr.spec as object), folder: 'General', json: model('overview', 'Overview v2') } });
+      await operator.settle();
+      expect(db.dashboard('overview')).toMatchObject({ title: 'Overview v2', folderUid: '' });
+      store.delete('GrafanaDashboard', ns, 'overview');
+      await operator.settle();
+      expect(db.dashboard('overview')).toBeUndefined();
+    });
+
+    it('reads a ConfigMap key, and says why when the key, the source or the instance is missing', async () => {
+      const ns = 'op-dash-cm';
+      const { store, grafana, operator } = await setup(ns);
+      store.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dashboards', namespace: ns }, data: { 'nodes.json': model(undefined, 'Nodes') } } as KubeObject);
+      store.apply(dashboardCr(ns, 'nodes', { configMapRef: { name: 'dashboards', key: 'nodes.json' }, folder: 'Infra' }));
+      store.apply(dashboardCr(ns, 'typo', { configMapRef: { name: 'dashboards', key: 'node.json' } }));
+      store.apply(dashboardCr(ns, 'empty', {}));
+      store.apply(dashboardCr(ns, 'both', { json: '{}', configMapRef: { name: 'dashboards', key: 'nodes.json' } }));
+      store.apply({ ...dashboardCr(ns, 'elsewhere', { json: model('elsewhere', 'Elsewhere') }), spec: { instanceSelector: { matchLabels: { dashboards: 'other' } }, json: '{}' } });
+      store.apply(dashboardCr(ns, 'broken', { json: '{"title": "Broken",' }));
+      await operator.settle();
+
+      const nodes = store.get('GrafanaDashboard', ns, 'nodes')!;
+      // No uid in the JSON: the object's uid is the dashboard's.
+      expect((nodes.status as { uid: string }).uid).toBe(nodes.metadata.uid);
+      expect(grafana.dashboardDatabase.dashboard(nodes.metadata.uid!)).toMatchObject({ title: 'Nodes' });
+      expect(grafana.dashboardDatabase.folderByTitle('Infra')).toBeDefined();
+      const invalid = (message: string) => [{ type: 'InvalidSpec', status: 'True', reason: 'InvalidModelResolution', message }];
+      expect(dashboardConditions(store, ns, 'typo')).toEqual(invalid(`failed to fetch contents: cannot find key 'node.json' in config map 'dashboards' for dashboard ${ns}/typo`));
+      expect(dashboardConditions(store, ns, 'empty')).toEqual(invalid('failed to fetch contents: no source type provided for content resource empty'));
+      expect(dashboardConditions(store, ns, 'both')).toEqual(invalid('failed to fetch contents: more than one source types found for content resource both'));
+      expect(dashboardConditions(store, ns, 'broken')).toEqual(invalid('failed to extract model: unexpected end of JSON input'));
+      expect(dashboardConditions(store, ns, 'elsewhere')).toEqual([
+        { type: 'NoMatchingInstance', status: 'True', reason: 'EmptyAPIReply', message: 'None of the available Grafana instances matched the selector, skipping reconciliation' },
+      ]);
+      expect(grafana.dashboardDatabase.dashboards.map((d) => d.title)).toEqual(['Nodes']);
+    });
+
+    it('reports ApplyFailed with the Grafana API error: a provisioned dashboard of the same uid cannot be saved over', async () => {
+      const ns = 'op-dash-fail';
+      const { store, grafana, operator } = await setup(ns);
+      grafana.dashboardDatabase.saveDashboard({ title: 'Taken' }, { uid: 'taken', folderUid: '', provisioning: { provider: 'default', externalId: '/d/taken.json', providerPath: '/d', allowUiUpdates: false, checkSum: 'x' } });
+      store.apply(dashboardCr(ns, 'taken', { json: model('taken', 'Taken'), folder: 'General' }));
+      await operator.settle();
+      expect(dashboardConditions(store, ns, 'taken')).toEqual([
+        {
+          type: 'DashboardSynchronized',
+          status: 'False',
+          reason: 'ApplyFailed',
+          message: `Dashboard failed to be applied for 1 out of 1 instances. Errors:\n- ${ns}/grafana: [POST /dashboards/db][400] postDashboardBadRequest {"message":"Cannot save provisioned dashboard"}`,
+        },
+      ]);
+    });
+  });
 });

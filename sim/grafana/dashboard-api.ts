@@ -22,11 +22,24 @@
  * - `GET /api/library-elements/:uid` (pkg/services/libraryelements/api.go getHandler):
  *   `{"result": LibraryElementDTO}`; unknown: 404 "library element could not be found"
  *   (ErrLibraryElementNotFound). `POST /api/library-elements` creates one (createHandler).
+ * - `POST /api/dashboards/db` (PostDashboard, dashboards service SaveDashboard): saves
+ *   `{dashboard, folderUid, overwrite}` — uid from the model or generated, `version` + 1 —, and
+ *   answers `{status: "success", slug, version, id, uid, url, folderUid}`. Refusals with the
+ *   service's typed errors (pkg/services/dashboards/errors.go): an empty title 400 "Dashboard
+ *   title cannot be empty"; an unknown folderUid 404 "Folder not found"; a provisioned dashboard
+ *   whose provider does not allow UI updates 400 "Cannot save provisioned dashboard"; without
+ *   `overwrite`, a stale `version` 412 `version-mismatch` and another dashboard of that title in
+ *   the folder 412 `name-exists`; with `overwrite`, that other dashboard is replaced and keeps
+ *   its uid (getExistingDashboardByTitleAndFolder).
+ * - `DELETE /api/dashboards/uid/:uid` (deleteDashboard): `{title, message: "Dashboard <title>
+ *   deleted", uid}`; a provisioned one 400 "provisioned dashboard cannot be deleted".
+ * - `POST /api/folders` (CreateFolder): `{title, uid?}`; a title another folder has: 409
+ *   "a folder with the same name already exists" (the legacy folder service's ErrFolderSameNameExists).
  * Error bodies written by `response.Error` with an error carry `traceID` as the simulator's
  * other such answers do (`/api/ds/query`'s "Data source not found").
  */
 import type { DashboardDatabase, Folder, LibraryElement, StoredDashboard } from './dashboard-store.js';
-import { slugify } from './dashboard-store.js';
+import { shortUid, slugify } from './dashboard-store.js';
 import type { Reply } from './reply.js';
 import { json } from './reply.js';
 
@@ -187,6 +200,65 @@ export class DashboardApi {
       },
       dashboard: d.data,
     });
+  }
+
+  /** POST /api/dashboards/db. */
+  saveDashboard(body: string): Reply {
+    let cmd: { dashboard?: unknown; folderUid?: unknown; overwrite?: unknown };
+    try {
+      cmd = JSON.parse(body) as typeof cmd;
+    } catch {
+      return json(400, { message: 'bad request data', traceID: '' });
+    }
+    const model = cmd.dashboard && typeof cmd.dashboard === 'object' && !Array.isArray(cmd.dashboard) ? { ...(cmd.dashboard as Record<string, unknown>) } : undefined;
+    if (!model) return json(400, { message: 'bad request data', traceID: '' });
+    const title = typeof model.title === 'string' ? model.title.trim() : '';
+    if (!title) return json(400, { message: 'Dashboard title cannot be empty', traceID: '' });
+    const db = this.db();
+    const folderUid = typeof cmd.folderUid === 'string' ? cmd.folderUid : '';
+    if (folderUid && !db.folder(folderUid)) return json(404, { message: 'Folder not found', traceID: '' });
+    const overwrite = cmd.overwrite === true;
+    let uid = typeof model.uid === 'string' && model.uid ? model.uid : '';
+    const byUid = uid ? db.dashboard(uid) : undefined;
+    const sameTitle = db.dashboards.find((d) => d.uid !== uid && d.folderUid === folderUid && d.title.toLowerCase() === title.toLowerCase());
+    if (byUid && !overwrite && typeof model.version === 'number' && model.version !== byUid.version) {
+      return json(412, { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' });
+    }
+    if (sameTitle && !overwrite) return json(412, { status: 'name-exists', message: 'A dashboard with the same name in the folder already exists' });
+    if (!byUid && sameTitle) uid = sameTitle.uid;
+    const existing = db.dashboard(uid);
+    if (existing?.provisioning && !existing.provisioning.allowUiUpdates) return json(400, { message: 'Cannot save provisioned dashboard', traceID: '' });
+    if (!uid) uid = shortUid(`dashboard/${folderUid}/${title}/${db.dashboards.length}`);
+    delete model.id;
+    const saved = db.saveDashboard({ ...model, title }, { uid, folderUid });
+    return json(200, { status: 'success', slug: saved.slug, version: saved.version, id: saved.id, uid: saved.uid, url: `/d/${saved.uid}/${saved.slug}`, folderUid: saved.folderUid });
+  }
+
+  /** DELETE /api/dashboards/uid/:uid. */
+  deleteDashboard(uid: string): Reply {
+    const db = this.db();
+    const d = db.dashboard(uid);
+    if (!d) return json(404, { message: 'Dashboard not found', traceID: '' });
+    if (d.provisioning && !d.provisioning.allowUiUpdates) return json(400, { message: 'provisioned dashboard cannot be deleted', traceID: '' });
+    db.deleteDashboard(uid);
+    return json(200, { title: d.title, message: `Dashboard ${d.title} deleted`, uid: d.uid });
+  }
+
+  /** POST /api/folders. */
+  createFolder(body: string): Reply {
+    let cmd: { title?: unknown; uid?: unknown };
+    try {
+      cmd = JSON.parse(body) as typeof cmd;
+    } catch {
+      return json(400, { message: 'bad request data', traceID: '' });
+    }
+    const title = typeof cmd.title === 'string' ? cmd.title.trim() : '';
+    if (!title) return json(400, { message: 'folder title cannot be empty', traceID: '' });
+    const db = this.db();
+    if (db.folders.some((f) => f.title.toLowerCase() === title.toLowerCase())) return json(409, { message: 'a folder with the same name already exists', traceID: '' });
+    const uid = typeof cmd.uid === 'string' ? cmd.uid : '';
+    if (uid && db.folder(uid)) return json(409, { message: 'a folder with the same uid already exists', traceID: '' });
+    return this.folder(db.createFolder(title, uid).uid);
   }
 
   private libraryDto(element: LibraryElement): Record<string, unknown> {

@@ -16,6 +16,9 @@
  *   operator's messages), or NoMatchingInstance, plus hash, uid and lastResync. Deleting the
  *   object deletes the datasource (the finalizer's work).
  *
+ * - `GrafanaDashboard`: operator-dashboards.ts (the model from json, gzipJson or a ConfigMap key,
+ *   its folder, POST /api/dashboards/db, the DashboardSynchronized condition).
+ *
  * Simplified: only external Grafana instances (the operator deploying Grafana itself is not
  * simulated); reconciles run one at a time; failed reconciles are retried after a fixed delay
  * instead of the exponential rate limiter; no plugins, no TLS options, no custom headers.
@@ -24,6 +27,8 @@ import { createHash } from 'node:crypto';
 import type { ObjectStore, StoreEvent } from '../kube/store.js';
 import type { KubeObject } from '../kube/view.js';
 import { PodHttpClient, type PodHttpResult } from './pod-http.js';
+import { dashboardController } from './operator-dashboards.js';
+import { parseDuration, removeCondition, selects, setCondition, specOf, statusOf, swaggerError, now, type Condition, type Credentials, type Json, type LabelSelector, type SecretKeyRef } from './operator-shared.js';
 
 /** The API group of Grafana and GrafanaDatasource objects (v1beta1). */
 const GROUP = 'grafana.integreatly.org/';
@@ -47,103 +52,6 @@ export interface GrafanaOperator {
   /** Resolves once every queued reconcile has run. */
   settle(): Promise<void>;
   stop(): Promise<void>;
-}
-
-interface Condition {
-  type: string;
-  status: 'True' | 'False';
-  observedGeneration: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-interface SecretKeyRef {
-  name?: string;
-  key?: string;
-}
-
-interface Credentials {
-  basic?: { user: string; password: string };
-  apiKey?: string;
-}
-
-type Json = Record<string, unknown>;
-
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function specOf(obj: KubeObject): Json {
-  return (obj.spec ?? {}) as Json;
-}
-
-function statusOf(obj: KubeObject): Json {
-  return (obj.status ?? {}) as Json;
-}
-
-/** meta.SetStatusCondition: replaces the condition of that type, keeping its transition time when unchanged. */
-function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>): Condition[] {
-  const existing = conditions.find((c) => c.type === next.type);
-  const lastTransitionTime = existing && existing.status === next.status ? existing.lastTransitionTime : now();
-  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
-}
-
-function removeCondition(conditions: Condition[], type: string): Condition[] {
-  return conditions.filter((c) => c.type !== type);
-}
-
-interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
-
-/** client.MatchingLabels plus labelsSatisfyMatchExpressions. */
-function selects(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
-  const have = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (have[k] !== v) return false;
-  for (const expr of selector.matchExpressions ?? []) {
-    const exists = expr.key in have;
-    const value = have[expr.key];
-    const ok =
-      expr.operator === 'Exists'
-        ? exists
-        : expr.operator === 'DoesNotExist'
-          ? !exists
-          : expr.operator === 'In'
-            ? exists && (expr.values ?? []).includes(value!)
-            : expr.operator === 'NotIn'
-              ? !exists || !(expr.values ?? []).includes(value!)
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** go-swagger's error text: `[POST /datasources][409] addDataSourceConflict {"message":"…"}`. */
-function swaggerError(method: string, path: string, operation: string, status: number, body: string): string {
-  const suffix: Record<number, string> = {
-    400: 'BadRequest',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'NotFound',
-    409: 'Conflict',
-    500: 'InternalServerError',
-  };
-  let payload = '{}';
-  try {
-    const parsed = JSON.parse(body) as Json;
-    const fields: Json = {};
-    if (parsed.error) fields.error = parsed.error;
-    fields.message = parsed.message ?? null;
-    if (parsed.status) fields.status = parsed.status;
-    payload = JSON.stringify(fields);
-  } catch {
-    // not JSON: the generated client reports an empty payload
-  }
-  const name = suffix[status];
-  if (!name) return `[${method} ${path}][${status}] ${operation} (status ${status}): ${payload}`;
-  return `[${method} ${path}][${status}] ${operation}${name} ${payload}`;
 }
 
 export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOperator {
@@ -469,6 +377,18 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
     }
   };
 
+  const dashboards = dashboardController({
+    store,
+    resyncMs,
+    retryMs,
+    log: (level, msg, fields) => log(level, msg, fields),
+    later,
+    matchingInstances,
+    credentialsOf,
+    send,
+    writeStatus,
+  });
+
   const onEvent = (event: StoreEvent): void => {
     const obj = event.object;
     if (!obj.apiVersion?.startsWith(GROUP)) return;
@@ -481,10 +401,15 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
       if (event.type === 'DELETED') enqueue(() => finalizeDatasource(obj));
       else if (specChanged) enqueue(() => reconcileDatasource(ns, name));
     }
+    if (obj.kind === 'GrafanaDashboard') {
+      if (event.type === 'DELETED') enqueue(() => dashboards.finalize(obj));
+      else if (specChanged) enqueue(() => dashboards.reconcile(ns, name));
+    }
   };
   const unwatch = store.watch(onEvent);
   for (const g of store.list('Grafana')) enqueue(() => reconcileGrafana(g.metadata.namespace ?? 'default', g.metadata.name));
   for (const d of store.list('GrafanaDatasource')) enqueue(() => reconcileDatasource(d.metadata.namespace ?? 'default', d.metadata.name));
+  for (const d of store.list('GrafanaDashboard')) enqueue(() => dashboards.reconcile(d.metadata.namespace ?? 'default', d.metadata.name));
 
   return {
     settle: () =>
@@ -504,19 +429,4 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
       await http.close();
     },
   };
-}
-
-/** A Go duration (`10m0s`, `30s`, `1h`) in milliseconds; undefined when empty or invalid. */
-function parseDuration(text: string): number | undefined {
-  if (!text) return undefined;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let rest = text;
-  while (rest) {
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
-    if (!match) return undefined;
-    total += Number(match[1]) * units[match[2]!]!;
-    rest = rest.slice(match[0].length);
-  }
-  return total;
 }

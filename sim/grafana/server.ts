@@ -457,6 +457,15 @@ export class GrafanaSim {
     if (method === 'GET' && n === 3 && resource === 'dashboards' && a === 'uid') {
       return signedIn('/api/dashboards/uid/:uid', () => this.dashboardApi.byUid(b!));
     }
+    if (method === 'POST' && n === 2 && resource === 'dashboards' && a === 'db') {
+      return signedIn('/api/dashboards/db/', (id) => (id.role === 'Viewer' ? accessDenied('dashboards:create') : this.dashboardApi.saveDashboard(body)));
+    }
+    if (method === 'DELETE' && n === 3 && resource === 'dashboards' && a === 'uid') {
+      return signedIn('/api/dashboards/uid/:uid', (id) => (id.role === 'Viewer' ? accessDenied('dashboards:delete') : this.dashboardApi.deleteDashboard(b!)));
+    }
+    if (method === 'POST' && n === 1 && resource === 'folders') {
+      return signedIn('/api/folders/', (id) => (id.role === 'Viewer' ? accessDenied('folders:create') : this.dashboardApi.createFolder(body)));
+    }
     if (method === 'GET' && resource === 'folders' && n <= 2) {
       if (n === 1) return signedIn('/api/folders/', () => this.dashboardApi.folders(url.searchParams));
       return signedIn('/api/folders/:uid', () => this.dashboardApi.folder(a!));
