@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startExporter, type AnyExporterKind, type ExporterKind } from './exporters/exporter.js';
 import { exportersForPod } from './exporters/pods.js';
 import { startGrafanaPod, type GrafanaPod } from './grafana/grafana-pod.js';
+import { startGrafanaOperator } from './grafana/operator.js';
 import type { GrafanaSim } from './grafana/server.js';
 import { KubeApiServer, type KubeObject } from './kube/index.js';
 import { parsePromDuration } from './prometheus/config.js';
@@ -236,6 +237,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
       grafanas.push(started);
       stoppers.push(() => started.stop());
       log(`Grafana ${started.grafana.url} (pod ${podNs}/${pod.metadata.name}, ${started.sidecars.length} sidecar${started.sidecars.length === 1 ? '' : 's'}, ${started.grafana.datasources.length} datasource${started.grafana.datasources.length === 1 ? '' : 's'})`);
+    }
+    // grafana-operator, when the cluster has its objects: it writes them into the Grafanas above.
+    if (api.store.list('Grafana').some((g) => g.apiVersion?.startsWith('grafana.integreatly.org/'))) {
+      const operator = startGrafanaOperator({ store: api.store });
+      stoppers.push(() => operator.stop());
+      await operator.settle();
+      log(`grafana-operator (${api.store.list('GrafanaDashboard').length} GrafanaDashboard, ${api.store.list('GrafanaDatasource').length} GrafanaDatasource objects)`);
     }
     await scenario?.workloads?.({ exporters, prometheus: prometheuses[0], grafana: grafanas[0]?.grafana, api, grafanas });
 

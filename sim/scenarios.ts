@@ -7,7 +7,8 @@ import type { GrafanaPod } from './grafana/grafana-pod.js';
 import type { GrafanaSim } from './grafana/server.js';
 import type { KubeApiServer, KubeObject } from './kube/index.js';
 import type { PrometheusServer } from './prometheus/launcher.js';
-import { stackManifests, type StackName } from './stacks.js';
+import { grafanaOperatorCrds } from './grafana/operator-crds.js';
+import { exampleManifests, stackManifests, type StackName } from './stacks.js';
 
 type Exporter = Awaited<ReturnType<typeof startExporter>>;
 
@@ -228,6 +229,24 @@ export const SCENARIOS: readonly Scenario[] = [
     description:
       'a TaskFlow dashboard ConfigMap (uid taskflow-capacity) mounted into Grafana at /var/lib/grafana/dashboards, a path no dashboards provider reads: Grafana never loads it',
     manifests: taskflowDashboard('capacity', onePanelDashboard('taskflow-capacity', 'TaskFlow / Capacity', 'Pods up', 'up{job="kubernetes-pods"}'), '/var/lib/grafana/dashboards'),
+  },
+  {
+    name: 'dashboard-operator',
+    description:
+      "grafana-operator writes TaskFlow's dashboards into its Grafana (examples/grafana-operator): GrafanaDashboard taskflow-pods is applied; taskflow-requests names key request.json of its ConfigMap, which holds requests.json (the operator cannot resolve the model: InvalidSpec); taskflow-latency selects Grafana objects labelled dashboards=grafana, and the Grafana object is labelled dashboards=taskflow (NoMatchingInstance)",
+    manifests: (objects) => [
+      ...objects,
+      ...grafanaOperatorCrds(),
+      ...exampleManifests('grafana-operator').map((o) =>
+        o.kind === 'GrafanaDashboard' && o.metadata.name === 'taskflow-requests' ? { ...o, spec: { ...(o.spec as object), configMapRef: { name: 'taskflow-operator-dashboards', key: 'request.json' } } } : o,
+      ),
+      {
+        apiVersion: 'grafana.integreatly.org/v1beta1',
+        kind: 'GrafanaDashboard',
+        metadata: { name: 'taskflow-latency', namespace: 'taskflow' },
+        spec: { instanceSelector: { matchLabels: { dashboards: 'grafana' } }, json: JSON.stringify(onePanelDashboard('taskflow-latency', 'TaskFlow / Latency', 'Requests', 'sum(rate(http_requests_total[5m]))')) },
+      },
+    ],
   },
   {
     name: 'dashboard-missing-datasource',

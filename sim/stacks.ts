@@ -50,6 +50,12 @@ function readObjects(files: readonly string[]): KubeObject[] {
     .filter((o): o is KubeObject => Boolean(o?.kind));
 }
 
+/** The objects of files under examples/ (`grafana-operator`: every file of that directory, in order). */
+export function exampleManifests(dir: string): KubeObject[] {
+  const full = join(ROOT, 'examples', dir);
+  return readObjects(readdirSync(full).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(full, f)));
+}
+
 /** A stack's manifests and the action's RBAC for it, as parsed objects, in apply order. */
 export function stackManifests(stack: StackName): KubeObject[] {
   const layout = STACKS[stack];

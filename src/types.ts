@@ -175,6 +175,9 @@ export type PanelProblemKind = 'no-data' | 'allowed-no-data' | 'datasource-not-f
 export type DashboardProblemKind = 'not-in-grafana' | 'unreadable' | 'not-run';
 
 /** One dashboard the `dashboards` check ran. */
+/** How a stack provisions a dashboard into Grafana. */
+export type DashboardProvisioner = 'file' | 'sidecar' | 'grafana-operator';
+
 export interface DashboardResult {
   readonly uid: string;
   readonly title: string;
@@ -190,6 +193,10 @@ export interface DashboardResult {
   /** What is wrong with the dashboard as a whole (it could not be read, it did not run in time). */
   readonly problem?: string;
   readonly kind?: DashboardProblemKind;
+  /** For one not in Grafana: how the stack provisions it (a mounted file, the dashboard sidecar, grafana-operator). */
+  readonly provisioner?: DashboardProvisioner;
+  /** For one not in Grafana: why, when the provisioner says (grafana-operator's status conditions). */
+  readonly cause?: string;
   readonly panels: readonly PanelResult[];
 }
 

@@ -105,6 +105,39 @@ describe('dashboards', () => {
     expect(run.diskText).toMatch(/<failure message="provisioned by ConfigMap taskflow\/grafana-dashboard-capacity \(key capacity\.json\) but Grafana does not have it"/);
   }, 120_000);
 
+  when('dashboard-operator')("names the GrafanaDashboard objects grafana-operator could not apply, with the operator's reason; runs the one it applied", async () => {
+    const run = await runScenario('dashboard-operator', { inputs: { 'junit-path': 'junit.xml' } });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs['failed-checks']).toBe('dashboards');
+    const checks = (run.report?.checks ?? []) as { id: string; summary: string; hint?: string; dashboards?: (Dashboard & { provisioner?: string; cause?: string; problem?: string })[] }[];
+    const check = checks.find((c) => c.id === 'dashboards');
+    expect(check?.summary).toMatch(/: 2 provisioned dashboards not in Grafana$/);
+    const absent = (check?.dashboards ?? []).filter((d) => d.panels.length === 0 && d.status === 'fail');
+    // The model the operator could not read has no known uid; the other one's is its JSON's.
+    expect(absent.map((d) => [d.uid, d.title, d.provisioner, d.problem]).sort()).toEqual([
+      ['', 'GrafanaDashboard taskflow/taskflow-requests', 'grafana-operator', 'provisioned by GrafanaDashboard taskflow/taskflow-requests but Grafana does not have it'],
+      ['taskflow-latency', 'TaskFlow / Latency', 'grafana-operator', 'provisioned by GrafanaDashboard taskflow/taskflow-latency but Grafana does not have it'],
+    ]);
+    absent.sort((a, b) => (a.uid < b.uid ? -1 : 1));
+    expect(absent[0]?.cause).toBe(
+      "grafana-operator could not build its model (InvalidSpec, InvalidModelResolution): failed to fetch contents: cannot find key 'request.json' in config map 'taskflow-operator-dashboards' for dashboard taskflow/taskflow-requests",
+    );
+    expect(absent[1]?.cause).toBe(
+      "its instanceSelector dashboards=grafana matches no ready Grafana object (NoMatchingInstance); there is Grafana taskflow/taskflow (labels dashboards=taskflow): make the selector match the Grafana object's labels",
+    );
+    // The hint leads with the first of them (the objects in name order), its fix in the operator's terms.
+    expect(check?.hint).toMatch(/^"TaskFlow \/ Latency" is provisioned by GrafanaDashboard taskflow\/taskflow-latency but Grafana does not have it: its instanceSelector dashboards=grafana matches no ready Grafana object/);
+    // The dashboard the operator applied is in Grafana, in its folder, and its panel returns data.
+    const pods = dashboardsOf(run).find((d) => d.uid === 'taskflow-pods');
+    expect(pods).toMatchObject({ status: 'pass', folder: 'TaskFlow' });
+    expect(pods?.panels.map((p) => [p.title, p.status])).toEqual([['Pods up', 'pass']]);
+    expect(run.summary).toContain("cannot find key 'request.json' in config map 'taskflow-operator-dashboards'");
+    expect(run.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'error', message: expect.stringContaining('Dashboard "TaskFlow / Latency" (taskflow-latency): provisioned by GrafanaDashboard taskflow/taskflow-latency but Grafana does not have it — its instanceSelector dashboards=grafana') })]));
+    const junit = junitCase(run.diskText, 'dashboards.GrafanaDashboard taskflow/taskflow-requests', 'GrafanaDashboard taskflow/taskflow-requests');
+    expect(junit).toContain('<failure message="provisioned by GrafanaDashboard taskflow/taskflow-requests but Grafana does not have it"');
+    expect(junit).toContain("cause: grafana-operator could not build its model (InvalidSpec, InvalidModelResolution): failed to fetch contents: cannot find key 'request.json'");
+  }, 120_000);
+
   when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {
     const run = await runScenario('dashboard-zero-errors', { inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);

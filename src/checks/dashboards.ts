@@ -3,7 +3,7 @@
  * dashboard's time range, template variables resolved, and returns data. The work lives in
  * src/dashboards/ (loaded when this check runs); the PromQL parser only when a panel is empty.
  */
-import type { DashboardResult, PanelResult } from '../types.js';
+import type { DashboardProvisioner, DashboardResult, PanelResult } from '../types.js';
 import { plural } from '../render/format.js';
 import { fail, pass, warn, type Check, type CheckContext } from './check.js';
 import { findDatasource } from './grafana-datasource.js';
@@ -101,28 +101,38 @@ export const dashboards: Check = {
 
 /** Why a provisioned dashboard is not in Grafana, in the words of how it should get there. */
 function absentCause(d: DashboardResult): string {
-  return d.source?.includes('sidecar')
+  if (d.provisioner === 'grafana-operator') return `${d.cause ?? 'grafana-operator writes it through Grafana\'s API'}.`;
+  return d.provisioner === 'sidecar'
     ? "the dashboard sidecar copies it into its folder and asks Grafana to reload: check the sidecar container's log (a JSON it could not write, a reload refused), and that Grafana's dashboards provider reads that folder."
     : "Grafana's file provider reads it from the mounted ConfigMap: check that the dashboards provider's path is where the ConfigMap is mounted, and Grafana's log for the file (invalid JSON, a uid another dashboard has).";
 }
+
+const PROVISIONED_VIA: Record<DashboardProvisioner, string> = { file: ', mounted into Grafana', sidecar: ', for the dashboard sidecar', 'grafana-operator': ', applied by grafana-operator' };
 
 /** DashboardResults (failed, no panel) for the dashboards the stack provisions that Grafana does not list. */
 async function provisionedButAbsent(ctx: CheckContext): Promise<{ results: DashboardResult[]; notes: string[] }> {
   const site = ctx.stack.grafana;
   if (!site.ok) return { results: [], notes: [] };
-  const { workload, sidecar } = site.value;
+  const { workload, sidecar, service } = site.value;
   const [pods, hits] = await Promise.all([ctx.view.pods(workload.namespace, workload.selector), ctx.view.dashboardHits()]);
   const { missingProvisioned } = await import('../dashboards/provisioned.js');
-  const { missing, notes } = await missingProvisioned(ctx.view, pods[0], sidecar?.container, hits);
+  const place = {
+    namespace: workload.namespace,
+    ...(service.ok ? { service: service.value.name } : {}),
+    ...(workload.owner ? { owner: `${workload.owner.kind} ${workload.owner.name}` } : {}),
+  };
+  const { missing, notes } = await missingProvisioned(ctx.view, pods[0], sidecar?.container, hits, place);
   return {
     results: missing.map((d) => ({
       uid: d.uid,
       title: d.title,
       named: false,
       status: 'fail' as const,
-      source: `${d.source}${d.how === 'sidecar' ? ', for the dashboard sidecar' : ', mounted into Grafana'}`,
+      source: `${d.source}${PROVISIONED_VIA[d.provisioner]}`,
       problem: `provisioned by ${d.source} but Grafana does not have it`,
       kind: 'not-in-grafana' as const,
+      provisioner: d.provisioner,
+      ...(d.cause ? { cause: d.cause } : {}),
       panels: [],
     })),
     notes,

@@ -45,7 +45,7 @@ function dashboardAnnotations(check: CheckResult): Annotation[] {
       return {
         level: 'error' as const,
         title: check.id,
-        message: [`Dashboard "${d.title}" (${d.uid}): ${d.problem ?? `${panels.length} panel${panels.length === 1 ? '' : 's'} failed`}`, ...lines, ...more].join('\n'),
+        message: [`Dashboard "${d.title}"${d.uid ? ` (${d.uid})` : ''}: ${d.problem ? `${d.problem}${d.cause ? ` — ${d.cause}` : ''}` : `${panels.length} panel${panels.length === 1 ? '' : 's'} failed`}`, ...lines, ...more].join('\n'),
         ...(d.file ? { file: d.file, startLine: d.line } : {}),
       };
     });

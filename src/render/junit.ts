@@ -104,10 +104,10 @@ function dashboardSuite(dashboard: DashboardResult, options: JunitOptions): Suit
   const titles = new Map<string, number>();
   for (const p of dashboard.panels) titles.set(p.title, (titles.get(p.title) ?? 0) + 1);
   return {
-    name: `dashboards/${dashboard.folder ? `${dashboard.folder}/` : ''}${dashboard.title} (${dashboard.uid})`,
+    name: `dashboards/${dashboard.folder ? `${dashboard.folder}/` : ''}${dashboard.title}${dashboard.uid ? ` (${dashboard.uid})` : ''}`,
     seconds: 0,
     properties: [
-      ['uid', dashboard.uid],
+      ...(dashboard.uid ? ([['uid', dashboard.uid]] as const) : []),
       ['named', String(dashboard.named)],
       ...(dashboard.source ? ([['source', dashboard.source]] as const) : []),
     ],
@@ -120,15 +120,15 @@ function dashboardSuite(dashboard: DashboardResult, options: JunitOptions): Suit
 
 /** A dashboard wrong as a whole (not in Grafana, unreadable, not run in time): one test case, the dashboard's. */
 function wholeDashboardCase(dashboard: DashboardResult, problem: string, options: JunitOptions): Case {
-  const base = { classname: `dashboards.${dashboard.uid}`, name: dashboard.title, seconds: 0, ...(dashboard.file ? { file: dashboard.file, ...(dashboard.line !== undefined ? { line: dashboard.line } : {}) } : {}) };
-  const text = [problem, ...(dashboard.source ? [`source: ${dashboard.source}`] : [])].join('\n');
+  const base = { classname: `dashboards.${dashboard.uid || dashboard.title}`, name: dashboard.title, seconds: 0, ...(dashboard.file ? { file: dashboard.file, ...(dashboard.line !== undefined ? { line: dashboard.line } : {}) } : {}) };
+  const text = [problem, ...(dashboard.cause ? [`cause: ${dashboard.cause}`] : []), ...(dashboard.source ? [`source: ${dashboard.source}`] : [])].join('\n');
   if (dashboard.status === 'fail' || (dashboard.status === 'warn' && options.failOnWarning)) return { ...base, outcome: { kind: 'failure', message: problem, type: dashboard.status === 'fail' ? 'dashboard' : 'warning', text } };
   return { ...base, outcome: dashboard.status === 'warn' ? { kind: 'warning', text } : { kind: 'pass' } };
 }
 
 function panelCase(dashboard: DashboardResult, panel: PanelResult, name: string, options: JunitOptions): Case {
   const base = {
-    classname: `dashboards.${dashboard.uid}`,
+    classname: `dashboards.${dashboard.uid || dashboard.title}`,
     name,
     seconds: 0,
     ...(dashboard.file ? { file: dashboard.file, ...(dashboard.line !== undefined ? { line: dashboard.line } : {}) } : {}),

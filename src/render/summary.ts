@@ -104,13 +104,14 @@ function downTargets(check: CheckResult): string {
 function dashboardTable(d: DashboardResult): string {
   const bad = d.panels.filter((p) => p.status !== 'pass');
   const where = d.file ? ` — \`${d.file}:${d.line ?? 1}\`` : d.source ? ` — ${inline(d.source)}` : '';
-  const title = `### ${STATUS_LABEL[d.status]} dashboard "${inline(d.title)}" (\`${d.uid}\`${d.folder ? `, folder ${inline(d.folder)}` : ''})${where}`;
+  const about = [d.uid ? `\`${d.uid}\`` : '', d.folder ? `folder ${inline(d.folder)}` : ''].filter((x) => x).join(', ');
+  const title = `### ${STATUS_LABEL[d.status]} dashboard "${inline(d.title)}"${about ? ` (${about})` : ''}${where}`;
   const rows = bad.slice(0, MAX_PANEL_ROWS).map((p) => {
     const query = p.queries.find((q) => q.series === 0)?.expr ?? p.queries[0]?.expr ?? '—';
     return `| ${cell(p.title)} | ${cell(query)} | ${cell(p.problem ?? '—')} | ${cell(p.cause ?? '—')} |`;
   });
   const more = bad.length > MAX_PANEL_ROWS ? `\n\n…and ${bad.length - MAX_PANEL_ROWS} more panels in the JSON report.` : '';
-  const problem = d.problem ? `\n\n${inline(d.problem)}` : '';
+  const problem = d.problem ? `\n\n${inline(d.problem)}${d.cause ? `: ${inline(d.cause)}` : ''}` : '';
   const table = rows.length ? ['', '', '| Panel | Query | What is wrong | Likely cause |', '| --- | --- | --- | --- |', ...rows].join('\n') : '';
   return `${title}${problem}${table}${more}`;
 }

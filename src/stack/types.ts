@@ -102,6 +102,9 @@ export interface GrafanaSite {
 
 /** grafana-operator's datasource objects. */
 export const GRAFANA_DATASOURCE_CR = { group: 'grafana.integreatly.org', version: 'v1beta1', plural: 'grafanadatasources' } as const;
+/** grafana-operator's dashboard objects, and its Grafana instances (which dashboards go to which Grafana). */
+export const GRAFANA_DASHBOARD_CR = { group: 'grafana.integreatly.org', version: 'v1beta1', plural: 'grafanadashboards' } as const;
+export const GRAFANA_CR = { group: 'grafana.integreatly.org', version: 'v1beta1', plural: 'grafanas' } as const;
 
 /** An object that carries provisioning files (or, for grafana-operator, a datasource), and which of its keys land where. */
 export interface SourceObject {

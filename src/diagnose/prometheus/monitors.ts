@@ -8,7 +8,7 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import type { CustomObject } from '../../cluster.js';
 import type { MonitorRef } from '../../stack/profiles/index.js';
 import type { ObjectRef } from '../types.js';
-import { readSelector, type LabelSelector, type Labels } from './label-selector.js';
+import { readSelector, type LabelSelector, type Labels } from '../../label-selector.js';
 
 export const SERVICE_MONITOR = { group: 'monitoring.coreos.com', version: 'v1', plural: 'servicemonitors' } as const;
 export const POD_MONITOR = { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors' } as const;

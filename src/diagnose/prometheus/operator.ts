@@ -25,7 +25,7 @@ import type { OperatorPrometheus } from '../../stack/types.js';
 import { byText } from '../../text.js';
 import type { Finding } from '../types.js';
 import { jobNamespaces, type JobConfig, type PromConfig } from './config.js';
-import { keysOf, readSelector, selectorString, selectsEverything, unmet, type LabelSelector, type Labels } from './label-selector.js';
+import { keysOf, readSelector, selectorString, selectsEverything, unmet, type LabelSelector, type Labels } from '../../label-selector.js';
 import {
   monitorName,
   monitorObject,

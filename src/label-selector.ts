@@ -1,6 +1,7 @@
 /**
  * Kubernetes `metav1.LabelSelector` objects (`{matchLabels, matchExpressions}`) as the Prometheus
- * Operator reads them in a Prometheus object and in monitors: whether they select a set of labels,
+ * Operator reads them in a Prometheus object and in monitors, and grafana-operator in an
+ * `instanceSelector`: whether they select a set of labels,
  * which requirement fails and how to say it, and their string form.
  *
  * A nil selector selects nothing and `{}` everything: the operator turns selectors into
