@@ -121,6 +121,53 @@ describe('dashboards', () => {
     ]);
   });
 
+  it("adds the dashboard's ad-hoc filters of the panel's datasource to every selector, as Grafana's Prometheus datasource does", async () => {
+    const stack = await taskflowStack();
+    const adhoc = (datasource: unknown, filters: Record<string, unknown>[]) => ({ name: `f${filters.length}`, type: 'adhoc', datasource, filters });
+    const model = {
+      ...taskflowDashboard,
+      uid: 'filtered',
+      templating: {
+        list: [
+          dsVariable,
+          adhoc({ type: 'prometheus', uid: '${datasource}' }, [
+            { key: 'namespace', operator: '=', value: 'taskflow' },
+            { key: 'pod', operator: '=~', value: "backend.*" },
+          ]),
+          // Another datasource's filters are not applied.
+          adhoc({ type: 'prometheus', uid: 'other-uid' }, [{ key: 'cluster', operator: '=', value: 'eu' }]),
+        ],
+      },
+      panels: [panel(1, 'Requests', 'sum(rate(http_requests_total{job="kubernetes-pods", namespace="taskflow"}[$__rate_interval])) / on() group_left count(up)'), panel(2, 'Scalar', 'vector(1)')],
+    };
+    const sent = serveDashboards(stack, [model], () => 1);
+    expect((await attempt(dashboards, stack)).status).toBe('pass');
+    const exprs = sent.map((r) => (JSON.parse(r.body ?? '{}') as { queries: { expr: string }[] }).queries[0]?.expr).sort();
+    expect(exprs).toEqual([
+      // A matcher of the same label and value is not added twice; a selector without matchers gets braces.
+      'sum(rate(http_requests_total{job="kubernetes-pods", namespace="taskflow", pod=~"backend.*"}[$__rate_interval])) / on() group_left count(up{namespace="taskflow", pod=~"backend.*"})',
+      'vector(1)',
+    ]);
+  });
+
+  it('runs a panel repeated over a datasource variable once per datasource it selects, each copy on its own', async () => {
+    const second = { ...SEED_DATASOURCE, id: 7, uid: 'P2ND', name: 'Prometheus EU', isDefault: false };
+    const stack = await taskflowStack();
+    stack.grafana.on('GET', '/api/datasources', withSession(json(200, [SEED_DATASOURCE, second])));
+    const model = {
+      ...taskflowDashboard,
+      uid: 'regions',
+      templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', multi: true, includeAll: true, current: { value: ['$__all'] } }] },
+      panels: [panel(1, 'Up in ${datasource:text}', 'up', { repeat: 'datasource' })],
+    };
+    const sent = serveDashboards(stack, [model], () => 1);
+    const outcome = await attempt(dashboards, stack);
+    expect(outcome.summary).toBe('1 dashboard, 2 panels, 2 queries: every panel returned data');
+    const uids = sent.map((r) => (JSON.parse(r.body ?? '{}') as { queries: { datasource: { uid: string } }[] }).queries[0]?.datasource.uid).sort();
+    expect(uids).toEqual(['P2ND', UID]);
+    expect(outcome.dashboards?.[0]?.panels.map((p) => p.title).sort()).toEqual([`Up in ${SEED_DATASOURCE.name}`, 'Up in Prometheus EU']);
+  });
+
   it("sends each panel's interval as Grafana's frontend does: the panel's min interval, else its datasource's scrape interval (15 s unless set), none for a mixed panel", async () => {
     const stack = await taskflowStack();
     stack.grafana.on('GET', '/api/datasources', withSession(json(200, [{ ...SEED_DATASOURCE, jsonData: { timeInterval: '30s' } }])));

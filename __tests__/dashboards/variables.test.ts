@@ -36,8 +36,9 @@ describe('resolveVariables', () => {
     const from = NOW - 3_600_000;
     expect(vars.interpolate('x @ $__to')).toBe(`x @ ${NOW}`);
     expect(vars.interpolate('${__from} ${__from:date} ${__to:date:iso} ${__to:date:seconds} [[__from]]')).toBe(`${from} 2026-01-01T11:00:00.000Z 2026-01-01T12:00:00.000Z ${NOW / 1000} ${from}`);
-    // A date pattern it does not write stays as it is (and so does a variable of that name the dashboard defines).
-    expect(vars.interpolate('${__from:date:YYYY-MM}')).toBe('${__from:date:YYYY-MM}');
+    // A moment.js pattern, in UTC; literal text in brackets. A variable of that name the dashboard defines wins.
+    expect(vars.interpolate('${__from:date:YYYY-MM-DD HH:mm:ss.SSS}')).toBe('2026-01-01 11:00:00.000');
+    expect(vars.interpolate('${__to:date:dddd, MMMM Do YYYY, h A [at] X}')).toBe(`Thursday, January 1st 2026, 12 PM at ${NOW / 1000}`);
     const own = await resolveVariables({ templating: { list: [{ name: '__to', type: 'constant', query: 'mine' }] } }, new Datasources([PROM]), finder({}), range);
     expect(own.interpolate('$__to')).toBe('mine');
   });

@@ -122,6 +122,68 @@ export function selectorsOf(expr: string): ParsedQuery {
   return { selectors, ...(errorAt !== undefined ? { errorAt } : {}) };
 }
 
+/** An ad-hoc filter as the dashboard saves it. */
+export interface LabelFilter {
+  readonly key: string;
+  readonly operator: string;
+  readonly value: string;
+  readonly values?: readonly string[];
+}
+
+/**
+ * `expr` with the ad-hoc filters added to every series selector, as Grafana's Prometheus
+ * datasource does before it sends a query (datasource.ts enhanceExprWithAdHocFilters →
+ * add_label_to_query.ts addLabelToQuery): one filter after the other, each selector written
+ * again as `metric{its matchers, key op "value"}`, a matcher of the same label and value not
+ * added twice (whatever its operator), an expression without selectors left as it is; a regex
+ * filter's value has its backslashes doubled and `'` escaped (prometheusRegularEscape). Grafana
+ * 11's one-of operators (`=|`, `!=|`) become `=~`/`!~` over the values. The selectors are found
+ * in the syntax tree of the text as it is (Grafana's `$__…` variables included).
+ */
+export function withLabelFilters(expr: string, filters: readonly LabelFilter[]): string {
+  return filters.reduce((text, f) => {
+    const oneOf = f.operator === '=|' || f.operator === '!=|';
+    const op = oneOf ? (f.operator === '=|' ? '=~' : '!~') : f.operator;
+    const raw = oneOf ? (f.values ?? [f.value]).join('|') : f.value;
+    const value = op === '=~' || op === '!~' ? raw.replace(/\\/g, '\\\\').replace(/'/g, "\\\\'") : raw;
+    return addMatcher(text, f.key, op, value);
+  }, expr);
+}
+
+function addMatcher(expr: string, key: string, op: string, value: string): string {
+  const tree = parser.parse(expr);
+  const spans: { from: number; to: number; text: string }[] = [];
+  const cursor = tree.cursor();
+  do {
+    if (cursor.name !== 'VectorSelector') continue;
+    const node = cursor.node;
+    let metric = '';
+    const written: string[] = [];
+    let present = false;
+    for (let child = node.firstChild; child; child = child.nextSibling) {
+      if (child.name === 'Identifier') metric = expr.slice(child.from, child.to);
+      if (child.name !== 'LabelMatchers') continue;
+      for (let m = child.firstChild; m; m = m.nextSibling) {
+        if (m.name !== 'UnquotedLabelMatcher' && m.name !== 'QuotedLabelMatcher' && m.name !== 'QuotedLabelName') continue;
+        written.push(expr.slice(m.from, m.to));
+        const name = m.getChild('LabelName');
+        const literal = m.getChildren('StringLiteral').at(-1);
+        if (name && literal && expr.slice(name.from, name.to) === key && unquote(expr.slice(literal.from, literal.to)) === value) present = true;
+      }
+    }
+    if (!present) written.push(`${key}${op}"${value}"`);
+    spans.push({ from: node.from, to: node.to, text: `${metric}{${written.join(', ')}}` });
+  } while (cursor.next());
+  if (!spans.length) return expr;
+  let out = '';
+  let at = 0;
+  for (const span of spans) {
+    out += expr.slice(at, span.from) + span.text;
+    at = span.to;
+  }
+  return out + expr.slice(at);
+}
+
 /** Whether `value` is selected by the matcher (regexes anchored, as Prometheus anchors them). */
 export function matches(m: Matcher, value: string): boolean {
   switch (m.op) {

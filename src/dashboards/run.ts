@@ -120,12 +120,13 @@ export const MAX_REPEATS = 20;
 /**
  * The copies Grafana's frontend shows of a panel repeated over a variable (`repeat`): one per
  * selected value (every option when All is selected), each with the variable set to its value
- * alone, its title interpolated with it; at most MAX_REPEATS. A panel not repeated, or repeated
- * over a variable without values or over a datasource variable, is itself.
+ * alone, its title interpolated with it; at most MAX_REPEATS. Over a datasource variable that
+ * selects several datasources, each copy queries its own. A panel not repeated, or repeated
+ * over a variable without values, is itself.
  */
 function repeatsOf(panel: PanelModel, vars: Variables): { panel: PanelModel; vars: Variables }[] {
   const v = panel.repeat ? vars.get(panel.repeat) : undefined;
-  if (!v?.values?.length || v.datasource) return [{ panel, vars }];
+  if (!v?.values?.length) return [{ panel, vars }];
   return v.values.slice(0, MAX_REPEATS).map((value) => {
     const scoped = vars.scoped(v.name, value);
     return { panel: { ...panel, title: scoped.interpolate(panel.title, false) }, vars: scoped };
@@ -316,13 +317,16 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
     try {
       const { intervalMs, maxDataPoints } = panelInterval(range, panel, panelDatasourceInterval(panel, vars));
       for (const { ds, targets } of groups.values()) {
+        // Ad-hoc filters of this datasource join every selector (the PromQL grammar loaded only then).
+        const filters = vars.adhocFilters(ds);
+        const filtered = filters.length ? await import('./promql.js').then((m) => (expr: string) => vars.interpolate(m.withLabelFilters(expr, filters))) : (expr: string) => expr;
         const request: PanelQueryRequest = {
           from: range.from,
           to: range.to,
           queries: targets.map((t) => ({
             refId: t.refId,
             datasource: { type: ds.type, uid: ds.uid },
-            expr: vars.interpolate(t.expr),
+            expr: filtered(vars.interpolate(t.expr)),
             instant: t.instant,
             range: t.range,
             exemplar: false,

@@ -35,10 +35,25 @@ export interface Variable {
   readonly allValue?: string;
   readonly multi: boolean;
   readonly includeAll: boolean;
-  /** For a datasource variable: the datasource it selects. */
+  /** For a datasource variable: the datasource it selects (the first, when several are). */
   readonly datasource?: GrafanaDatasource;
+  /** For a multi-value or All datasource variable: every datasource selected, in value order (what a panel repeats over). */
+  readonly datasources?: readonly GrafanaDatasource[];
+  /** For an ad-hoc filters variable: the datasource it filters (as written) and its filters. */
+  readonly adhoc?: { readonly datasource: unknown; readonly filters: readonly AdhocFilter[] };
   /** Why it could not be resolved ("label_values(kube_pod_info, cluster) returned no values"). */
   readonly error?: string;
+}
+
+/**
+ * One ad-hoc filter (`{key, operator, value}`; `=|` and `!=|` with `values`, Grafana 11's "one
+ * of" operators).
+ */
+export interface AdhocFilter {
+  readonly key: string;
+  readonly operator: string;
+  readonly value: string;
+  readonly values?: readonly string[];
 }
 
 /** What a query variable's values come from: Grafana's resource API for the datasource (or Prometheus itself). */
@@ -77,8 +92,32 @@ export class Variables {
    */
   scoped(name: string, value: string): Variables {
     const copy = new Variables(this.datasources, this.range);
-    for (const v of this.byName.values()) copy.set(v.name === name ? { ...withoutAllValue(v), values: [value] } : v);
+    for (const v of this.byName.values()) {
+      if (v.name !== name) copy.set(v);
+      else {
+        const datasource = v.datasources?.find((d) => d.uid === value);
+        copy.set({ ...withoutAllValue(v), values: [value], ...(datasource ? { datasource, datasources: [datasource] } : {}) });
+      }
+    }
     return copy;
+  }
+
+  /**
+   * The ad-hoc filters that apply to queries of `ds`: those of every ad-hoc variable whose
+   * datasource is `ds` by uid, or a `${variable}` that interpolates to its uid or name
+   * (templateSrv.getAdhocFilters; scenes' AdHocFiltersVariable in its `auto` mode), its base
+   * filters first.
+   */
+  adhocFilters(ds: GrafanaDatasource): AdhocFilter[] {
+    const out: AdhocFilter[] = [];
+    for (const v of this.byName.values()) {
+      if (!v.adhoc) continue;
+      const raw = v.adhoc.datasource;
+      const uid = typeof raw === 'string' ? raw : raw && typeof raw === 'object' ? text((raw as Json).uid) : '';
+      const target = uid.startsWith('$') ? this.interpolate(uid, false) : uid;
+      if (target && (target === ds.uid || target === ds.name)) out.push(...v.adhoc.filters);
+    }
+    return out;
   }
 
   /** The variables `text` uses that are unresolved (defined but without values). */
@@ -104,6 +143,7 @@ export class Variables {
       if (!v && (name === '__from' || name === '__to')) return timeValue(name === '__from' ? this.range.fromMs : this.range.toMs, format) ?? match;
       if (!v || v.values === undefined) return match;
       if (v.datasource && !format) return v.datasource.uid;
+      if (v.datasource && format === 'text') return v.datasource.name;
       if (v.allValue !== undefined && format !== 'text') return this.interpolate(v.allValue, promql);
       return formatValue(v, v.values, format, promql);
     });
@@ -295,7 +335,53 @@ function timeValue(ms: number, format: string | undefined): string | undefined {
   if (format === 'date' || format === 'date:iso') return new Date(ms).toISOString();
   if (format === 'date:seconds') return String(Math.round(ms / 1000));
   if (format === 'date:ms') return String(ms);
+  if (format.startsWith('date:')) return momentFormat(new Date(ms), format.slice('date:'.length));
   return undefined;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/**
+ * A moment.js format (`${__from:date:YYYY-MM-DD}`: the date format's formatter calls
+ * `dateTime(value).format(…)`), in UTC — the browser's time zone Grafana would use is not known
+ * here. The common tokens; `[…]` is literal text.
+ */
+function momentFormat(d: Date, pattern: string): string {
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
+  const hour12 = d.getUTCHours() % 12 || 12;
+  const tokens: Record<string, () => string> = {
+    YYYY: () => String(d.getUTCFullYear()),
+    YY: () => pad(d.getUTCFullYear() % 100),
+    Q: () => String(Math.floor(d.getUTCMonth() / 3) + 1),
+    MMMM: () => MONTHS[d.getUTCMonth()]!,
+    MMM: () => MONTHS[d.getUTCMonth()]!.slice(0, 3),
+    MM: () => pad(d.getUTCMonth() + 1),
+    M: () => String(d.getUTCMonth() + 1),
+    Do: () => ordinal(d.getUTCDate()),
+    DD: () => pad(d.getUTCDate()),
+    D: () => String(d.getUTCDate()),
+    dddd: () => DAYS[d.getUTCDay()]!,
+    ddd: () => DAYS[d.getUTCDay()]!.slice(0, 3),
+    d: () => String(d.getUTCDay()),
+    HH: () => pad(d.getUTCHours()),
+    H: () => String(d.getUTCHours()),
+    hh: () => pad(hour12),
+    h: () => String(hour12),
+    mm: () => pad(d.getUTCMinutes()),
+    m: () => String(d.getUTCMinutes()),
+    ss: () => pad(d.getUTCSeconds()),
+    s: () => String(d.getUTCSeconds()),
+    SSS: () => pad(d.getUTCMilliseconds(), 3),
+    A: () => (d.getUTCHours() < 12 ? 'AM' : 'PM'),
+    a: () => (d.getUTCHours() < 12 ? 'am' : 'pm'),
+    ZZ: () => '+0000',
+    Z: () => '+00:00',
+    X: () => String(Math.floor(d.getTime() / 1000)),
+    x: () => String(d.getTime()),
+  };
+  return pattern.replace(/\[([^\]]*)\]|YYYY|YY|Q|MMMM|MMM|MM|M|Do|DD|D|dddd|ddd|d|HH|H|hh|h|mm|m|ss|s|SSS|A|a|ZZ|Z|X|x/g, (token, literal?: string) => literal ?? tokens[token]!());
 }
 
 export async function resolveVariables(dashboard: Json, datasources: Datasources, finder: MetricFinder, range: TimeRange, signal?: AbortSignal): Promise<Variables> {
@@ -379,12 +465,16 @@ async function resolveOne(v: Json, vars: Variables, finder: MetricFinder, range:
         .filter((d) => d.type === pluginType && (!pattern || pattern.test(d.name)))
         .sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : a.name.toLowerCase() > b.name.toLowerCase() ? 1 : 0));
       const dflt = vars.datasources.default;
-      const saved = currentValues(v)[0];
-      const picked =
-        saved && saved.toLowerCase() === 'default' && dflt && dflt.type === pluginType
-          ? dflt
-          : (saved ? candidates.find((d) => d.uid === saved || d.name === saved) : undefined) ?? candidates[0];
-      if (!picked) return { ...base, error: `$${name} has no value: Grafana has no ${pluginType} datasource${pattern ? ` matching ${text(v.regex)}` : ''}` };
+      const find = (saved: string) =>
+        saved.toLowerCase() === 'default' && dflt && dflt.type === pluginType ? dflt : candidates.find((d) => d.uid === saved || d.name === saved);
+      const savedValues = currentValues(v);
+      if (!candidates.length) return { ...base, error: `$${name} has no value: Grafana has no ${pluginType} datasource${pattern ? ` matching ${text(v.regex)}` : ''}` };
+      // A multi-value or All datasource variable selects several (a panel may repeat over them).
+      if ((base.multi || base.includeAll) && (savedValues.includes(ALL) || savedValues.length > 1)) {
+        const chosen = savedValues.includes(ALL) ? candidates : savedValues.map(find).filter((d): d is GrafanaDatasource => d !== undefined);
+        if (chosen.length) return { ...base, values: chosen.map((d) => d.uid), datasource: chosen[0]!, datasources: chosen };
+      }
+      const picked = (savedValues[0] ? find(savedValues[0]) : undefined) ?? candidates[0]!;
       return { ...base, multi: false, includeAll: false, values: [picked.uid], datasource: picked };
     }
     case 'query': {
@@ -407,8 +497,15 @@ async function resolveOne(v: Json, vars: Variables, finder: MetricFinder, range:
       const sort = typeof v.sort === 'number' ? v.sort : 0;
       return withOptions(sortValues(applyRegex(found, text(v.regex)), sort), interpolated);
     }
+    case 'adhoc': {
+      const filters = [...(Array.isArray(v.baseFilters) ? v.baseFilters : []), ...(Array.isArray(v.filters) ? v.filters : [])]
+        .filter(isRecord)
+        .map((f) => ({ key: text(f.key), operator: text(f.operator) || '=', value: text(f.value), ...(Array.isArray(f.values) ? { values: f.values.map(text) } : {}) }))
+        .filter((f) => f.key !== '');
+      return { ...base, values: [], adhoc: { datasource: v.datasource, filters } };
+    }
     default:
-      // adhoc filters, group-by and others: nothing to put in a query.
+      // group-by and others: nothing to put in a query.
       return { ...base, values: currentValues(v) };
   }
 }
