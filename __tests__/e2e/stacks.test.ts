@@ -10,11 +10,25 @@ import { idsWith, runScenario, type ScenarioRun } from '../helpers/e2e.js';
 
 const rootCause = (run: ScenarioRun) => run.report?.rootCause as { checkId: string; cause: string; fix: string } | undefined;
 const stackOf = (run: ScenarioRun) => run.report?.stack as { kind: string; summary: string; evidence: string[] } | undefined;
+
+/**
+ * The stack's shipped dashboards ran and none failed: the dashboards check's summary counts what
+ * ran, and the JUnit file has a suite per dashboard with test cases and no failure.
+ */
+function shippedDashboardsHold(run: ScenarioRun): void {
+  const check = ((run.report?.checks ?? []) as { id: string; status: string; summary: string; dashboards?: { status: string; panels: unknown[] }[] }[]).find((c) => c.id === 'dashboards');
+  expect(check?.summary).toMatch(/^\d+ dashboards?, [1-9]\d* panels?, [1-9]\d* quer(y|ies): /);
+  expect(['pass', 'warn']).toContain(check?.status);
+  expect((check?.dashboards ?? []).filter((d) => d.status === 'fail')).toEqual([]);
+  const xml = /<testsuites[\s\S]*?<\/testsuites>/.exec(run.diskText)?.[0] ?? '';
+  expect(xml).toMatch(/<testsuite name="dashboards\/[^"]+" tests="[1-9]/);
+  expect(xml).not.toContain('<failure');
+}
 const TASKFLOW_WORDS = /20-grafana-datasource\.yaml|16-prometheus-rbac\.yaml|-n taskflow|kubernetes-pods/;
 
 describe('healthy stacks pass with zero configuration', () => {
   it('kube-prometheus-stack: Prometheus, Grafana, the sidecar and the admin password are all found', async () => {
-    const run = await runScenario('kube-prometheus-stack-healthy', { zeroConfig: true });
+    const run = await runScenario('kube-prometheus-stack-healthy', { zeroConfig: true, inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'passed', failed: '0', warnings: '0', stack: 'kube-prometheus-stack' });
     expect(idsWith(run, 'pass')).toHaveLength(14);
@@ -25,14 +39,16 @@ describe('healthy stacks pass with zero configuration', () => {
     expect(run.summary).toMatch(/\d+ of \d+ targets UP in \d+ scrape pools/);
     // The password came from the Secret: masked as soon as it was read, and never shown.
     expect(run.masked).toEqual(expect.arrayContaining([run.cluster.grafanaPassword]));
+    shippedDashboardsHold(run);
   }, 120_000);
 
   it('kube-prometheus: both Prometheus replicas and the datasource Secret (password given: there is no admin Secret)', async () => {
-    const run = await runScenario('kube-prometheus-healthy', { zeroConfig: true, inputs: { 'grafana-password': 'admin' } });
+    const run = await runScenario('kube-prometheus-healthy', { zeroConfig: true, inputs: { 'grafana-password': 'admin', 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);
     expect(run.outputs).toMatchObject({ result: 'passed', stack: 'kube-prometheus' });
     expect(run.summary).toContain('Prometheus monitoring/prometheus-k8s:9090, 2 pods (Prometheus Operator: monitoring/k8s); Grafana monitoring/grafana:3000, 1 pod, datasource from Secret grafana-datasources');
     expect(run.summary).toMatch(/2 of 2 pods Running and Ready/);
+    shippedDashboardsHold(run);
   }, 120_000);
 
   it('the community prometheus and grafana charts: Services on port 80, the datasource file mounted with subPath', async () => {
