@@ -233,7 +233,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Simula
 
     for (const pod of runningPods(api).filter(isGrafana)) {
       const podNs = pod.metadata.namespace ?? ns;
-      const started = await startGrafanaPod({ api, namespace: podNs, pod: pod.metadata.name, grafana: { serviceAccountTokens: options.grafanaTokens ?? [], ...(options.grafanaVersion ? { version: options.grafanaVersion } : {}) } });
+      const started = await startGrafanaPod({ api, namespace: podNs, pod: pod.metadata.name, grafana: { serviceAccountTokens: options.grafanaTokens ?? [], ...((options.grafanaVersion ?? scenario?.grafanaVersion) ? { version: options.grafanaVersion ?? scenario?.grafanaVersion } : {}) } });
       grafanas.push(started);
       stoppers.push(() => started.stop());
       log(`Grafana ${started.grafana.url} (pod ${podNs}/${pod.metadata.name}, ${started.sidecars.length} sidecar${started.sidecars.length === 1 ? '' : 's'}, ${started.grafana.datasources.length} datasource${started.grafana.datasources.length === 1 ? '' : 's'})`);

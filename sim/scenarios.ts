@@ -35,6 +35,8 @@ export interface Scenario {
   readonly holdApps?: boolean;
   /** Action inputs this scenario sets, besides the kubeconfig and the Grafana password. */
   readonly inputs?: Readonly<Record<string, string>>;
+  /** The Grafana release it needs (unless the cluster is started with another). */
+  readonly grafanaVersion?: string;
 }
 
 const without = (kind: string, name: string) => (objects: KubeObject[]) => objects.filter((o) => !(o.kind === kind && o.metadata.name === name));
@@ -247,6 +249,15 @@ export const SCENARIOS: readonly Scenario[] = [
         spec: { instanceSelector: { matchLabels: { dashboards: 'grafana' } }, json: JSON.stringify(onePanelDashboard('taskflow-latency', 'TaskFlow / Latency', 'Requests', 'sum(rate(http_requests_total[5m]))')) },
       },
     ],
+  },
+  {
+    name: 'dashboard-schema-v2',
+    description:
+      "Grafana 12.1 with the new dashboard editor: \"TaskFlow / Pods (v2)\" (uid taskflow-pods-v2) was saved in schema v2 (dashboard.grafana.app/v2beta1), which GET /api/dashboards/uid answers with 406; the provisioned TaskFlow dashboards are classic",
+    grafanaVersion: '12.1.0',
+    workloads: ({ grafana }) => {
+      grafana?.dashboardDatabase.saveDashboard(onePanelDashboard('taskflow-pods-v2', 'TaskFlow / Pods (v2)', 'Pods up', 'up{job="kubernetes-pods"}'), { uid: 'taskflow-pods-v2', folderUid: '', storedVersion: 'v2beta1' });
+    },
   },
   {
     name: 'dashboard-missing-datasource',

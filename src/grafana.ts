@@ -61,6 +61,15 @@ export interface DashboardHit {
   readonly folderUid?: string;
 }
 
+/**
+ * A dashboard `GET /api/dashboards/uid/:uid` does not serve: Grafana 12 answers 406 for one it
+ * stores in its schema v2 (saved by the new editor, feature toggle dashboardNewLayouts), naming
+ * the dashboard.grafana.app path that does; its message as it is.
+ */
+export interface DashboardNotServed {
+  readonly notServed: string;
+}
+
 export interface DashboardRead {
   readonly dashboard: Record<string, unknown>;
   readonly provisioned: boolean;
@@ -355,10 +364,19 @@ export class GrafanaClient {
   }
 
   /** A dashboard's JSON model and meta (`GET /api/dashboards/uid/:uid`); undefined when Grafana has none with that uid. */
-  async dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | undefined> {
+  async dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | DashboardNotServed | undefined> {
     const what = `Grafana GET /api/dashboards/uid/${uid}`;
-    const res = await this.authed({ method: 'GET', path: `/api/dashboards/uid/${encodeURIComponent(uid)}`, what, signal }, [404]);
+    const res = await this.authed({ method: 'GET', path: `/api/dashboards/uid/${encodeURIComponent(uid)}`, what, signal }, [404, 406]);
     if (res.status === 404) return undefined;
+    if (res.status === 406) {
+      let said = '';
+      try {
+        said = str(objectOf(parseJson<unknown>(res, what)).message);
+      } catch {
+        said = '';
+      }
+      return { notServed: said || 'HTTP 406 Not Acceptable' };
+    }
     const body = objectOf(parseJson<unknown>(res, what));
     const meta = objectOf(body.meta);
     if (!isRecord(body.dashboard)) throw new MfcError(`${what}: the answer has no dashboard`);

@@ -87,7 +87,7 @@ export type Reason =
       /** Named entries of the dashboards input that match no dashboard. */
       readonly unmatched: readonly string[];
     }
-  | { readonly code: 'dashboards.empty'; readonly empty: number; readonly notRun: number }
+  | { readonly code: 'dashboards.empty'; readonly empty: number; readonly notRun: number; /** Dashboards stored in schema v2, not checked. */ readonly schemaV2?: number }
   // an error that ended the attempt
   | {
       readonly code: 'grafana.auth';

@@ -172,7 +172,7 @@ export interface PanelResult {
 export type PanelProblemKind = 'no-data' | 'allowed-no-data' | 'datasource-not-found' | 'no-default-datasource' | 'library-panel' | 'unresolved-variable' | 'query-error' | 'not-run';
 
 /** What is wrong with a dashboard as a whole: `not-in-grafana` (provisioned, not listed), `unreadable`, `not-run`. */
-export type DashboardProblemKind = 'not-in-grafana' | 'unreadable' | 'not-run';
+export type DashboardProblemKind = 'not-in-grafana' | 'unreadable' | 'not-run' | 'schema-v2';
 
 /** One dashboard the `dashboards` check ran. */
 /** How a stack provisions a dashboard into Grafana. */
@@ -195,7 +195,7 @@ export interface DashboardResult {
   readonly kind?: DashboardProblemKind;
   /** For one not in Grafana: how the stack provisions it (a mounted file, the dashboard sidecar, grafana-operator). */
   readonly provisioner?: DashboardProvisioner;
-  /** For one not in Grafana: why, when the provisioner says (grafana-operator's status conditions). */
+  /** Why: for one not in Grafana, when the provisioner says (grafana-operator's status conditions); for one not checked, Grafana's words. */
   readonly cause?: string;
   readonly panels: readonly PanelResult[];
 }

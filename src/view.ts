@@ -7,7 +7,7 @@
 import type { V1ConfigMap, V1Endpoints, V1EndpointSlice, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { KubeError, type Cluster, type CustomObject, type CustomResource, type ExecResult } from './cluster.js';
 import { parsePromConfig, type PromConfig } from './prometheus-config.js';
-import type { DashboardHit, DashboardRead, GrafanaClient, GrafanaDatasource } from './grafana.js';
+import type { DashboardHit, DashboardNotServed, DashboardRead, GrafanaClient, GrafanaDatasource } from './grafana.js';
 import type { PrometheusClient, TargetsRead } from './prometheus.js';
 import { matchesSelector, splitOutsideParens } from './selector.js';
 import type { DiscoveryReads } from './stack/discover.js';
@@ -155,7 +155,7 @@ export class ClusterView {
   }
 
   /** A dashboard's JSON model; undefined when Grafana has none with that uid. */
-  dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | undefined> {
+  dashboard(uid: string, signal?: AbortSignal): Promise<DashboardRead | DashboardNotServed | undefined> {
     return this.once(`grafana dashboard ${uid}`, () => this.grafana.dashboard(uid, anyOf(this.signal, signal)));
   }
 

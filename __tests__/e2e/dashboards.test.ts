@@ -138,6 +138,31 @@ describe('dashboards', () => {
     expect(junit).toContain("cause: grafana-operator could not build its model (InvalidSpec, InvalidModelResolution): failed to fetch contents: cannot find key 'request.json'");
   }, 120_000);
 
+  when('dashboard-schema-v2')('warns on a dashboard Grafana 12 stores in schema v2 (not served by /api/dashboards/uid), failing it when named; the classic ones still run', async () => {
+    const run = await runScenario('dashboard-schema-v2', { inputs: { 'junit-path': 'junit.xml' } });
+    expect(run.exitCode).toBe(0);
+    expect(run.statuses.dashboards).toBe('warn');
+    const checks = (run.report?.checks ?? []) as { id: string; summary: string; hint?: string; reason?: { code: string; schemaV2?: number } }[];
+    const check = checks.find((c) => c.id === 'dashboards');
+    expect(check?.summary).toMatch(/: 1 dashboard in schema v2 not checked$/);
+    expect(check?.reason).toMatchObject({ code: 'dashboards.empty', schemaV2: 1 });
+    expect(check?.hint).toContain('"TaskFlow / Pods (v2)" is stored in Grafana 12\'s dashboard schema v2');
+    const v2 = dashboardsOf(run).find((d) => d.uid === 'taskflow-pods-v2') as (Dashboard & { problem?: string; cause?: string }) | undefined;
+    expect(v2).toMatchObject({
+      status: 'warn',
+      panels: [],
+      problem: 'not checked: Grafana stores it in its dashboard schema v2, which GET /api/dashboards/uid does not serve (HTTP 406)',
+      cause: 'Grafana says "dashboard api version not supported, use /apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/taskflow-pods-v2 instead"',
+    });
+    expect(dashboardsOf(run).find((d) => d.uid === 'taskflow-overview')).toMatchObject({ status: 'pass' });
+    expect(junitCase(run.diskText, 'dashboards.taskflow-pods-v2', 'TaskFlow / Pods (v2)')).toMatch(/<system-out>WARNING: not checked: Grafana stores it in its dashboard schema v2/);
+
+    const named = await runScenario('dashboard-schema-v2', { inputs: { dashboards: 'taskflow-pods-v2' } });
+    expect(named.exitCode).toBe(1);
+    expect(named.outputs['failed-checks']).toBe('dashboards');
+    expect(dashboardsOf(named).map((d) => [d.uid, d.status])).toEqual([['taskflow-pods-v2', 'fail']]);
+  }, 180_000);
+
   when('dashboard-zero-errors')('warns on a zero-errors panel, naming the label value no series has', async () => {
     const run = await runScenario('dashboard-zero-errors', { inputs: { 'junit-path': 'junit.xml' } });
     expect(run.exitCode).toBe(0);

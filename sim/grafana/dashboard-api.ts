@@ -18,7 +18,11 @@
  *   `provisionedExternalId` (the file's path relative to the provider's path); the JSON as
  *   stored, its `version` the row's. Unknown uid: getDashboardHelper's
  *   `response.Error(http.StatusNotFound, "Dashboard not found", err)` — the same words in 9.x,
- *   10.x, 11.x and 12.x.
+ *   10.x, 11.x and 12.x. A dashboard Grafana 12 stores in schema v2 (saved by the new editor,
+ *   feature toggle dashboardNewLayouts) is not served there: 406 `{"message":"dashboard api
+ *   version not supported, use /apis/dashboard.grafana.app/<version>/namespaces/default/
+ *   dashboards/<uid> instead"}` (as esnet/gdg#467 quotes 12.1; later releases down-convert it,
+ *   grafana/mcp-grafana#937).
  * - `GET /api/library-elements/:uid` (pkg/services/libraryelements/api.go getHandler):
  *   `{"result": LibraryElementDTO}`; unknown: 404 "library element could not be found"
  *   (ErrLibraryElementNotFound). `POST /api/library-elements` creates one (createHandler).
@@ -166,6 +170,9 @@ export class DashboardApi {
     const db = this.db();
     const d = db.dashboard(uid);
     if (!d) return json(404, { message: 'Dashboard not found', traceID: '' });
+    if (d.storedVersion?.startsWith('v2')) {
+      return json(406, { message: `dashboard api version not supported, use /apis/dashboard.grafana.app/${d.storedVersion}/namespaces/default/dashboards/${d.uid} instead` });
+    }
     const folder = d.folderUid ? db.folder(d.folderUid) : undefined;
     const provisioning = d.provisioning;
     const author = provisioning ? 'Anonymous' : this.adminUser;

@@ -47,6 +47,12 @@ export interface StoredDashboard {
   /** The JSON model as stored (with `id`, `uid`, `version` set). */
   readonly data: Readonly<Record<string, unknown>>;
   readonly provisioning?: DashboardProvisioning;
+  /**
+   * The API version it was saved with when not the classic schema: `v2alpha1`, `v2beta1` — a
+   * dashboard saved by Grafana 12's new editor (feature toggle dashboardNewLayouts) through
+   * dashboard.grafana.app. `data` then stands for its classic form.
+   */
+  readonly storedVersion?: string;
 }
 
 export interface LibraryElement {
@@ -136,7 +142,7 @@ export class DashboardDatabase {
    * Saves a dashboard's JSON (insert, or update of the row with its uid: version + 1). Returns
    * the stored row.
    */
-  saveDashboard(model: Readonly<Record<string, unknown>>, options: { uid: string; folderUid: string; provisioning?: DashboardProvisioning }): StoredDashboard {
+  saveDashboard(model: Readonly<Record<string, unknown>>, options: { uid: string; folderUid: string; provisioning?: DashboardProvisioning; storedVersion?: string }): StoredDashboard {
     const existing = this.dashboardRows.get(options.uid);
     const stamp = this.now().toISOString();
     const id = existing?.id ?? this.nextId++;
@@ -155,6 +161,7 @@ export class DashboardDatabase {
       updated: stamp,
       data: { ...model, id, uid: options.uid, version },
       ...(options.provisioning ? { provisioning: options.provisioning } : {}),
+      ...(options.storedVersion ? { storedVersion: options.storedVersion } : {}),
     };
     this.dashboardRows.set(options.uid, row);
     return row;

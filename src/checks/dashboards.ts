@@ -54,6 +54,8 @@ export const dashboards: Check = {
     const allowed = panels.filter(({ p }) => p.kind === 'allowed-no-data');
     const notInGrafana = placed.filter((d) => d.kind === 'not-in-grafana');
     const brokenDashboards = placed.filter((d) => d.kind === 'unreadable');
+    const schemaV2 = placed.filter((d) => d.kind === 'schema-v2');
+    const namedV2 = schemaV2.filter((d) => d.status === 'fail');
     const ran = `${plural(counts.dashboards, 'dashboard', 'dashboards')}, ${plural(counts.panels, 'panel', 'panels')}, ${plural(counts.queries, 'query', 'queries')}`;
     const extra = { details: absent.notes.length ? { ...details, notes: absent.notes } : details, dashboards: placed };
 
@@ -66,13 +68,17 @@ export const dashboards: Check = {
       empty.length ? `${empty.length} without data` : '',
       brokenDashboards.length ? `${plural(brokenDashboards.length, 'dashboard', 'dashboards')} could not be read` : '',
       notInGrafana.length ? `${plural(notInGrafana.length, 'provisioned dashboard', 'provisioned dashboards')} not in Grafana` : '',
+      schemaV2.length ? `${plural(schemaV2.length, 'dashboard', 'dashboards')} in schema v2 not checked` : '',
       unmatched.length ? `${unmatched.map((u) => `"${u}"`).join(', ')} matched no dashboard` : '',
       notRun ? `${notRun} not run in time` : '',
       allowed.length ? `${allowed.length} without data as allow-down-targets allows` : '',
     ].filter((x) => x);
     const summary = `${ran}: ${problems.length ? problems.join(', ') : 'every panel returned data'}`;
     const missing = [...new Set(failed.flatMap(({ p }) => (p.kind === 'datasource-not-found' && p.datasource !== undefined ? [p.datasource] : [])))];
-    if (failed.length || brokenDashboards.length || unmatched.length || notInGrafana.length) {
+    const v2Hint = schemaV2.length
+      ? `${schemaV2.map((d) => `"${d.title}"`).join(', ')} ${schemaV2.length === 1 ? 'is' : 'are'} stored in Grafana 12's dashboard schema v2 (saved by the new editor, feature toggle dashboardNewLayouts), which GET /api/dashboards/uid answers with 406: the action reads classic dashboards; export ${schemaV2.length === 1 ? 'it' : 'them'} as classic JSON and import ${schemaV2.length === 1 ? 'it' : 'them'} again to have ${schemaV2.length === 1 ? 'its' : 'their'} panels checked.`
+      : '';
+    if (failed.length || brokenDashboards.length || unmatched.length || notInGrafana.length || namedV2.length) {
       const first = failed[0];
       const absentFirst = notInGrafana[0];
       const hint = [
@@ -81,19 +87,21 @@ export const dashboards: Check = {
         unmatched.length ? `The dashboards input names ${unmatched.join(', ')}, which Grafana does not have: check the uid, tag or folder, and that the dashboard is provisioned (its ConfigMap carries the sidecar's label, or its file is mounted).` : '',
         missing.length ? `Panels name datasource${missing.length === 1 ? '' : 's'} ${missing.join(', ')}, which Grafana does not have: a dashboard exported with a fixed uid; give its panels \${datasource} (a datasource variable) or the uid ${ds.uid}.` : '',
         empty.some(({ d }) => d.named) ? 'Every panel of a dashboard named in the dashboards input must return data; an empty panel there fails.' : '',
+        v2Hint,
       ].filter((x) => x).join(' ');
       // Waiting helps empty panels (a scrape interval), not a missing datasource or a bad query.
       const retryable = failed.some(({ p }) => p.kind === 'no-data');
       return fail(summary, hint, { code: 'dashboards.failed', failed: failed.length, empty: empty.length, missingDatasources: missing, unmatched }, { ...extra, retryable });
     }
-    if (empty.length || notRun) {
+    if (empty.length || notRun || schemaV2.length) {
       const first = empty[0];
       const hint = [
         first ? `"${first.p.title}" on dashboard "${first.d.title}" has no data${first.p.cause ? `: ${first.p.cause}` : ''}.` : '',
-        'Shipped dashboards have panels that are empty on a healthy cluster (no PVCs, no errors); name the dashboards that must show data in the dashboards input to make their empty panels fail.',
+        empty.length ? 'Shipped dashboards have panels that are empty on a healthy cluster (no PVCs, no errors); name the dashboards that must show data in the dashboards input to make their empty panels fail.' : '',
+        v2Hint,
         notRun ? 'Some panels did not run within the time budget: raise request-timeout, or name fewer dashboards.' : '',
       ].filter((x) => x).join(' ');
-      return warn(summary, hint, { code: 'dashboards.empty', empty: empty.length, notRun }, extra);
+      return warn(summary, hint, { code: 'dashboards.empty', empty: empty.length, notRun, ...(schemaV2.length ? { schemaV2: schemaV2.length } : {}) }, extra);
     }
     return pass(summary, extra);
   },

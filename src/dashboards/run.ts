@@ -5,7 +5,7 @@
  * a time, each within request-timeout, and the whole within the check's time budget: what did
  * not run in time is said, never waited for.
  */
-import type { DashboardHit, DashboardRead, GrafanaDatasource, PanelQueryAnswer, PanelQueryRequest } from '../grafana.js';
+import type { DashboardHit, DashboardNotServed, DashboardRead, GrafanaDatasource, PanelQueryAnswer, PanelQueryRequest } from '../grafana.js';
 import type { Target } from '../prometheus.js';
 import { allowedDown } from '../checks/prometheus-targets.js';
 import type { DashboardResult, DashboardsChoice, PanelResult } from '../types.js';
@@ -17,7 +17,7 @@ import { resolveVariables, type MetricFinder, type Variables } from './variables
 /** What running the dashboards reads, and from where (the view and the clients, or fakes). */
 export interface DashboardsIo {
   dashboardHits(): Promise<readonly DashboardHit[]>;
-  dashboard(uid: string, signal: AbortSignal): Promise<DashboardRead | undefined>;
+  dashboard(uid: string, signal: AbortSignal): Promise<DashboardRead | DashboardNotServed | undefined>;
   libraryElement(uid: string, signal: AbortSignal): Promise<Json | undefined>;
   panelQuery(request: PanelQueryRequest, signal: AbortSignal): Promise<PanelQueryAnswer>;
   /** Grafana's resource API for the datasource (`resources/api/v1/…`), `served: false` when this Grafana lacks it. */
@@ -237,7 +237,7 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
 
   const one = async ({ hit, named }: { hit: DashboardHit; named: boolean }): Promise<DashboardResult | undefined> => {
     const base = { uid: hit.uid, title: hit.title, ...(hit.folderTitle ? { folder: hit.folderTitle } : {}), named };
-    let read: DashboardRead | undefined;
+    let read: DashboardRead | DashboardNotServed | undefined;
     try {
       read = await timed((signal) => o.io.dashboard(hit.uid, signal));
     } catch (err) {
@@ -248,6 +248,17 @@ export async function runDashboards(o: RunOptions): Promise<RunResult> {
       return { ...base, status: 'fail', panels: [], problem: `the dashboard could not be read: ${message(err)}`, kind: 'unreadable' };
     }
     if (!read) return { ...base, status: 'fail', panels: [], problem: 'Grafana lists it but has no dashboard with this uid', kind: 'unreadable' };
+    if ('notServed' in read) {
+      // Not a broken dashboard: one this API cannot give the panels of. A named one must be checked, so it fails.
+      return {
+        ...base,
+        status: named ? 'fail' : 'warn',
+        panels: [],
+        problem: 'not checked: Grafana stores it in its dashboard schema v2, which GET /api/dashboards/uid does not serve (HTTP 406)',
+        kind: 'schema-v2',
+        cause: `Grafana says "${read.notServed}"`,
+      };
+    }
     const model = read.dashboard;
     const source = read.provisioned && read.provisionedExternalId ? { source: read.provisionedExternalId } : {};
     const range = dashboardRange(model.time, now());
