@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { SCENARIOS } from '../../sim/scenarios.js';
-import { junitCase, runScenario, type ScenarioRun } from '../helpers/e2e.js';
+import { junitCase, lineOf, runScenario, type ScenarioRun } from '../helpers/e2e.js';
 
 interface Panel {
   title: string;
@@ -106,7 +106,7 @@ describe('dashboards', () => {
   }, 120_000);
 
   when('dashboard-operator')("names the GrafanaDashboard objects grafana-operator could not apply, with the operator's reason; runs the one it applied", async () => {
-    const run = await runScenario('dashboard-operator', { inputs: { 'junit-path': 'junit.xml' } });
+    const run = await runScenario('dashboard-operator', { inputs: { 'junit-path': 'junit.xml' }, manifests: true });
     expect(run.exitCode).toBe(1);
     expect(run.outputs['failed-checks']).toBe('dashboards');
     const checks = (run.report?.checks ?? []) as { id: string; summary: string; hint?: string; dashboards?: (Dashboard & { provisioner?: string; cause?: string; problem?: string })[] }[];
@@ -133,6 +133,15 @@ describe('dashboards', () => {
     expect(pods?.panels.map((p) => [p.title, p.status])).toEqual([['Pods up', 'pass']]);
     expect(run.summary).toContain("cannot find key 'request.json' in config map 'taskflow-operator-dashboards'");
     expect(run.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'error', message: expect.stringContaining('Dashboard "TaskFlow / Latency" (taskflow-latency): provisioned by GrafanaDashboard taskflow/taskflow-latency but Grafana does not have it — its instanceSelector dashboards=grafana') })]));
+    // With manifests: each annotation on the GrafanaDashboard object, at the field its cause is about.
+    const requests = 'k8s/grafanadashboard-taskflow-requests.yaml';
+    const latency = 'k8s/grafanadashboard-taskflow-latency.yaml';
+    expect(run.annotations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ level: 'error', file: requests, line: lineOf(run, requests, /^\s+key: request\.json$/) }),
+        expect.objectContaining({ level: 'error', file: latency, line: lineOf(run, latency, /^\s+instanceSelector:$/) }),
+      ]),
+    );
     const junit = junitCase(run.diskText, 'dashboards.GrafanaDashboard taskflow/taskflow-requests', 'GrafanaDashboard taskflow/taskflow-requests');
     expect(junit).toContain('<failure message="provisioned by GrafanaDashboard taskflow/taskflow-requests but Grafana does not have it"');
     expect(junit).toContain("cause: grafana-operator could not build its model (InvalidSpec, InvalidModelResolution): failed to fetch contents: cannot find key 'request.json'");

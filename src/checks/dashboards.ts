@@ -4,6 +4,7 @@
  * src/dashboards/ (loaded when this check runs); the PromQL parser only when a panel is empty.
  */
 import type { DashboardProvisioner, DashboardResult, PanelResult } from '../types.js';
+import type { ObjectPath } from '../diagnose/types.js';
 import { plural } from '../render/format.js';
 import { fail, pass, warn, type Check, type CheckContext } from './check.js';
 import { findDatasource } from './grafana-datasource.js';
@@ -141,6 +142,8 @@ async function provisionedButAbsent(ctx: CheckContext): Promise<{ results: Dashb
       kind: 'not-in-grafana' as const,
       provisioner: d.provisioner,
       ...(d.cause ? { cause: d.cause } : {}),
+      // Where to point in the manifests (kept only to place it).
+      ...(d.object ? { at: { object: { kind: d.object.kind, namespace: d.object.namespace, name: d.object.name }, ...(d.object.path ? { path: d.object.path } : {}) } } : {}),
       panels: [],
     })),
     notes,
@@ -155,12 +158,17 @@ async function placeInManifests(ctx: CheckContext, results: DashboardResult[]): 
   return results.map((d) => {
     if (!index || d.status === 'pass') return strip(d);
     const panel = d.panels.find((p) => p.status === d.status) as (PanelResult & { path?: readonly (string | number)[] }) | undefined;
-    const at = index.locateDashboard(d.uid, panel?.path);
+    // The object that provisions it (a GrafanaDashboard, at the field its cause is about), else its JSON.
+    const object = (d as Placed).at;
+    const at = (object ? index.locate(object) : undefined) ?? (d.uid ? index.locateDashboard(d.uid, panel?.path) : undefined);
     return strip(at ? { ...d, file: at.file, line: at.line } : d);
   });
 }
 
-/** A result without the panels' JSON paths (kept only to place them). */
+type Placed = DashboardResult & { at?: ObjectPath };
+
+/** A result without what was kept only to place it (the panels' JSON paths, the provisioning object). */
 function strip(d: DashboardResult): DashboardResult {
-  return { ...d, panels: d.panels.map(({ path: _path, ...p }: PanelResult & { path?: unknown }) => p) };
+  const { at: _at, ...rest } = d as Placed;
+  return { ...rest, panels: d.panels.map(({ path: _path, ...p }: PanelResult & { path?: unknown }) => p) };
 }

@@ -40,6 +40,8 @@ export interface ProvisionedDashboard {
   readonly provisioner: DashboardProvisioner;
   /** Why it is not in Grafana, when the provisioner says (grafana-operator's conditions). */
   readonly cause?: string;
+  /** The object to point at in the manifests, and the field the cause is about (a GrafanaDashboard's `spec.configMapRef.key`). */
+  readonly object?: { readonly kind: string; readonly namespace: string; readonly name: string; readonly path?: readonly string[] };
 }
 
 /** Where the Grafana being checked is, to tell which grafana-operator `Grafana` object stands for it. */
@@ -212,21 +214,29 @@ function describeGrafana(g: CustomObject): string {
   return `Grafana ${nameOf(g)} (labels ${labels || 'none'}${why})`;
 }
 
-/** Why the operator did not put it in Grafana, from its status conditions. */
-function operatorCause(o: CustomObject, selectsNone: string | undefined, grafanas: readonly CustomObject[] | undefined): string {
+/** Why the operator did not put it in Grafana, from its status conditions, and the field of the object that is about. */
+function operatorCause(o: CustomObject, selectsNone: string | undefined, grafanas: readonly CustomObject[] | undefined): { cause: string; path?: string[] } {
   const conditions = conditionsOf(o);
   const on = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
   const sync = conditions.find((c) => c.type === 'DashboardSynchronized');
-  if (on('Suspended')) return 'its spec.suspend is true: grafana-operator ignores it';
+  if (on('Suspended')) return { cause: 'its spec.suspend is true: grafana-operator ignores it', path: ['spec', 'suspend'] };
   const invalid = on('InvalidSpec');
-  if (invalid) return `grafana-operator could not build its model (InvalidSpec, ${invalid.reason ?? ''}): ${invalid.message ?? ''}`;
-  if (sync?.status === 'False') return `grafana-operator could not apply it (DashboardSynchronized False, ${sync.reason ?? ''}): ${sync.message ?? ''}`;
+  if (invalid) {
+    const source = o.spec?.configMapRef ? ['spec', 'configMapRef', 'key'] : o.spec?.json !== undefined ? ['spec', 'json'] : undefined;
+    return { cause: `grafana-operator could not build its model (InvalidSpec, ${invalid.reason ?? ''}): ${invalid.message ?? ''}`, ...(source ? { path: source } : {}) };
+  }
+  if (sync?.status === 'False') return { cause: `grafana-operator could not apply it (DashboardSynchronized False, ${sync.reason ?? ''}): ${sync.message ?? ''}` };
   if (selectsNone !== undefined || on('NoMatchingInstance')) {
     const known = grafanas?.length ? `; there is ${grafanas.map(describeGrafana).join(', ')}` : '';
-    return `its instanceSelector${selectsNone ? ` ${selectsNone}` : ''} matches no ready Grafana object (NoMatchingInstance)${known}: make the selector match the Grafana object's labels`;
+    return {
+      cause: `its instanceSelector${selectsNone ? ` ${selectsNone}` : ''} matches no ready Grafana object (NoMatchingInstance)${known}: make the selector match the Grafana object's labels`,
+      path: ['spec', 'instanceSelector'],
+    };
   }
-  if (sync?.status === 'True') return `grafana-operator applied it (DashboardSynchronized True${o.status?.lastResync ? `, last resync ${String(o.status.lastResync)}` : ''}) but Grafana no longer has it: deleted in Grafana? the operator puts it back at its next resync (spec.resyncPeriod, 10m by default)`;
-  return 'its status has no condition: grafana-operator has not reconciled it (is the operator running, and does it watch this namespace?)';
+  if (sync?.status === 'True') {
+    return { cause: `grafana-operator applied it (DashboardSynchronized True${o.status?.lastResync ? `, last resync ${String(o.status.lastResync)}` : ''}) but Grafana no longer has it: deleted in Grafana? the operator puts it back at its next resync (spec.resyncPeriod, 10m by default)` };
+  }
+  return { cause: 'its status has no condition: grafana-operator has not reconciled it (is the operator running, and does it watch this namespace?)' };
 }
 
 /** Does this Grafana object stand for the Grafana being checked? */
@@ -279,7 +289,9 @@ async function operatorDashboards(view: ClusterView, place: GrafanaPlace, hits: 
     const { uid, title } = identityOf(d, configMaps);
     if (uid && uids.has(uid)) continue;
     if (!uid && hits.some((h) => h.title === title)) continue;
-    out.push({ uid, title, source: `GrafanaDashboard ${nameOf(d)}`, provisioner: 'grafana-operator', cause: operatorCause(d, selectsNone, grafanas) });
+    const { cause, path } = operatorCause(d, selectsNone, grafanas);
+    const object = { kind: 'GrafanaDashboard', namespace: d.metadata?.namespace ?? ns, name: d.metadata?.name ?? '', ...(path ? { path } : {}) };
+    out.push({ uid, title, source: `GrafanaDashboard ${nameOf(d)}`, provisioner: 'grafana-operator', cause, object });
   }
   return out;
 }
