@@ -233,6 +233,48 @@ describe.each(['9.5.21', '10.4.14', '11.5.0', '12.0.2'])('Grafana %s', (version)
   });
 });
 
+describe('saving and deleting through the API', () => {
+  async function send(sim: GrafanaSim, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await request(`${sim.url}${path}`, { method, headers: { ...asAdmin, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: res.statusCode, body: await res.body.json() };
+  }
+
+  it('saves, versions and deletes a dashboard, refusing what the dashboard service refuses', async () => {
+    const view = new FakeView();
+    view.files.set('/etc/grafana/provisioning/dashboards/p.yaml', 'apiVersion: 1\nproviders:\n- name: p\n  options:\n    path: /d\n');
+    view.files.set('/d/file.json', dashboard('from-file', 'From file'));
+    const sim = await startGrafana(view);
+    const folder = await send(sim, 'POST', '/api/folders', { title: 'Team' });
+    expect(folder).toMatchObject({ status: 200, body: { title: 'Team', uid: expect.any(String) } });
+    expect(await send(sim, 'POST', '/api/folders', { title: 'team' })).toMatchObject({ status: 409, body: { message: 'a folder or dashboard in the general folder with the same name already exists' } });
+
+    const saved = await send(sim, 'POST', '/api/dashboards/db', { dashboard: { uid: 'mine', title: 'Mine', panels: [] }, folderUid: folder.body.uid });
+    expect(saved).toEqual({ status: 200, body: { status: 'success', slug: 'mine', version: 1, id: expect.any(Number), uid: 'mine', url: '/d/mine/mine', folderUid: folder.body.uid } });
+    expect((await get(sim, '/api/dashboards/uid/mine')).body.meta).toMatchObject({ folderTitle: 'Team', version: 1, provisioned: false });
+    // Without overwrite: a version other than the stored one, or another dashboard of that title in the folder.
+    expect(await send(sim, 'POST', '/api/dashboards/db', { dashboard: { uid: 'mine', title: 'Mine' }, folderUid: folder.body.uid })).toEqual({ status: 412, body: { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' } });
+    expect(await send(sim, 'POST', '/api/dashboards/db', { dashboard: { uid: 'twin', title: 'mine' }, folderUid: folder.body.uid })).toEqual({ status: 412, body: { status: 'name-exists', message: 'A dashboard with the same name in the folder already exists' } });
+    expect((await send(sim, 'POST', '/api/dashboards/db', { dashboard: { uid: 'mine', title: 'Mine', version: 1 }, folderUid: folder.body.uid })).body.version).toBe(2);
+    expect(await send(sim, 'POST', '/api/dashboards/db', { dashboard: { title: ' ' } })).toMatchObject({ status: 400, body: { message: 'Dashboard title cannot be empty' } });
+    expect(await send(sim, 'POST', '/api/dashboards/db', { dashboard: { title: 'X' }, folderUid: 'nope' })).toMatchObject({ status: 404, body: { message: 'Folder not found' } });
+    expect(await send(sim, 'POST', '/api/dashboards/db', { dashboard: { uid: 'from-file', title: 'From file' }, overwrite: true })).toMatchObject({ status: 400, body: { message: 'Cannot save provisioned dashboard' } });
+
+    expect(await send(sim, 'DELETE', '/api/dashboards/uid/from-file')).toMatchObject({ status: 400, body: { message: 'provisioned dashboard cannot be deleted' } });
+    expect(await send(sim, 'DELETE', '/api/dashboards/uid/mine')).toEqual({ status: 200, body: { title: 'Mine', message: 'Dashboard Mine deleted', uid: 'mine' } });
+    expect((await get(sim, '/api/dashboards/uid/mine')).status).toBe(404);
+  });
+
+  it('Grafana 12 does not serve a dashboard stored in schema v2 at /api/dashboards/uid, naming the API that does', async () => {
+    const sim = await startGrafana(new FakeView(), '12.1.0');
+    sim.dashboardDatabase.saveDashboard({ title: 'New layout' }, { uid: 'v2dash', folderUid: '', storedVersion: 'v2beta1' });
+    expect((await get(sim, '/api/search?type=dash-db')).body.map((h: { uid: string }) => h.uid)).toEqual(['v2dash']);
+    expect(await get(sim, '/api/dashboards/uid/v2dash')).toEqual({
+      status: 406,
+      body: { message: 'dashboard api version not supported, use /apis/dashboard.grafana.app/v2beta1/namespaces/default/dashboards/v2dash instead' },
+    });
+  });
+});
+
 describe('library panels', () => {
   it('are created in the database, answered by uid and referenced, not inlined, by dashboards', async () => {
     const view = new FakeView();

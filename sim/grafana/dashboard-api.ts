@@ -32,13 +32,14 @@
  *   service's typed errors (pkg/services/dashboards/errors.go): an empty title 400 "Dashboard
  *   title cannot be empty"; an unknown folderUid 404 "Folder not found"; a provisioned dashboard
  *   whose provider does not allow UI updates 400 "Cannot save provisioned dashboard"; without
- *   `overwrite`, a stale `version` 412 `version-mismatch` and another dashboard of that title in
+ *   `overwrite`, a `version` other than the stored one 412 `version-mismatch` and another dashboard of that title in
  *   the folder 412 `name-exists`; with `overwrite`, that other dashboard is replaced and keeps
  *   its uid (getExistingDashboardByTitleAndFolder).
  * - `DELETE /api/dashboards/uid/:uid` (deleteDashboard): `{title, message: "Dashboard <title>
  *   deleted", uid}`; a provisioned one 400 "provisioned dashboard cannot be deleted".
  * - `POST /api/folders` (CreateFolder): `{title, uid?}`; a title another folder has: 409
- *   "a folder with the same name already exists" (the legacy folder service's ErrFolderSameNameExists).
+ *   "a folder or dashboard in the general folder with the same name already exists"
+ *   (dashboards.ErrFolderSameNameExists of the folder service before nested folders).
  * Error bodies written by `response.Error` with an error carry `traceID` as the simulator's
  * other such answers do (`/api/ds/query`'s "Data source not found").
  */
@@ -228,7 +229,8 @@ export class DashboardApi {
     let uid = typeof model.uid === 'string' && model.uid ? model.uid : '';
     const byUid = uid ? db.dashboard(uid) : undefined;
     const sameTitle = db.dashboards.find((d) => d.uid !== uid && d.folderUid === folderUid && d.title.toLowerCase() === title.toLowerCase());
-    if (byUid && !overwrite && typeof model.version === 'number' && model.version !== byUid.version) {
+    // Someone else wrote in between (a model without a version is version 0): refused unless overwriting.
+    if (byUid && !overwrite && (Number(model.version) || 0) !== byUid.version) {
       return json(412, { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' });
     }
     if (sameTitle && !overwrite) return json(412, { status: 'name-exists', message: 'A dashboard with the same name in the folder already exists' });
@@ -262,7 +264,7 @@ export class DashboardApi {
     const title = typeof cmd.title === 'string' ? cmd.title.trim() : '';
     if (!title) return json(400, { message: 'folder title cannot be empty', traceID: '' });
     const db = this.db();
-    if (db.folders.some((f) => f.title.toLowerCase() === title.toLowerCase())) return json(409, { message: 'a folder with the same name already exists', traceID: '' });
+    if (db.folders.some((f) => f.title.toLowerCase() === title.toLowerCase())) return json(409, { message: 'a folder or dashboard in the general folder with the same name already exists', traceID: '' });
     const uid = typeof cmd.uid === 'string' ? cmd.uid : '';
     if (uid && db.folder(uid)) return json(409, { message: 'a folder with the same uid already exists', traceID: '' });
     return this.folder(db.createFolder(title, uid).uid);
