@@ -33,6 +33,12 @@ describe("the README's minimal RBAC", () => {
     for (const file of ['kube-prometheus.yaml', 'prometheus-grafana-charts.yaml']) expect(withoutSecrets(file)).toEqual(withoutSecrets('kube-prometheus-stack.yaml'));
   });
 
+  it("grafana-operator's addition only lists the operator's objects, for the TaskFlow account", () => {
+    const objects = docs(readFileSync(new URL('../examples/grafana-operator/90-rbac.yaml', import.meta.url), 'utf8'));
+    expect(objects.find((o) => o.kind === 'Role')?.rules).toEqual([{ apiGroups: ['grafana.integreatly.org'], resources: ['grafanadashboards', 'grafanas', 'grafanadatasources'], verbs: ['list'] }]);
+    expect(objects.find((o) => o.kind === 'RoleBinding')).toMatchObject({ subjects: [{ kind: 'ServiceAccount', name: 'metrics-flow-check', namespace: 'taskflow' }] });
+  });
+
   it.each(readdirSync(new URL('../examples/rbac/', import.meta.url)))('%s grants no verb that changes objects, only the stream and review "create"s, and Secrets only by name', (file) => {
     const rules = rbac(file).flatMap((o) => (Array.isArray(o.rules) ? (o.rules as { resources: string[]; verbs: string[]; resourceNames?: string[] }[]) : []));
     expect(rules.length).toBeGreaterThan(0);
