@@ -14,7 +14,7 @@ const NS = 'monitoring';
 const POD = { metadata: { name: 'grafana-0', namespace: NS }, spec: { containers: [{ name: 'grafana' }] } } as V1Pod;
 const PLACE = { namespace: NS, service: 'grafana', owner: 'Deployment grafana' };
 
-type Lists = { grafanadashboards?: CustomObject[] | number; grafanas?: CustomObject[] | number; configMaps?: V1ConfigMap[] };
+type Lists = { grafanadashboards?: CustomObject[] | number | string; grafanas?: CustomObject[] | number | string; configMaps?: V1ConfigMap[] };
 
 /** A view whose custom lists answer these objects, or fail with that HTTP status. */
 function viewOf(lists: Lists): ClusterView {
@@ -23,6 +23,7 @@ function viewOf(lists: Lists): ClusterView {
       const answer = lists[type.plural as 'grafanas' | 'grafanadashboards'];
       if (answer === undefined) throw new KubeError('404 page not found', 404, 'NotFound');
       if (typeof answer === 'number') throw new KubeError(`${type.plural}.grafana.integreatly.org is forbidden`, answer, 'Forbidden');
+      if (typeof answer === 'string') throw new Error(answer);
       return answer;
     },
     configMaps: async () => lists.configMaps ?? [],
@@ -51,6 +52,12 @@ describe('GrafanaDashboard objects not in Grafana', () => {
     await expect(missingProvisioned(viewOf({ grafanadashboards: 403 }), POD, undefined, [], PLACE)).resolves.toEqual({
       missing: [],
       notes: ['GrafanaDashboard objects (grafana.integreatly.org) in monitoring could not be listed: list grafanadashboards is forbidden'],
+    });
+    // Any other failure is a note too: the dashboards Grafana has are still checked.
+    const grafanas = [grafanaObject('main', { dashboards: 'main' }, 'http://grafana:3000')];
+    await expect(missingProvisioned(viewOf({ grafanadashboards: 'the API server did not answer within 5 s', grafanas }), POD, undefined, [], PLACE)).resolves.toEqual({
+      missing: [],
+      notes: ['GrafanaDashboard objects (grafana.integreatly.org) in monitoring could not be listed: the API server did not answer within 5 s'],
     });
   });
 

@@ -131,9 +131,10 @@ export async function missingProvisioned(
   const notes: string[] = [];
   const found: ProvisionedDashboard[] = [];
   const ns = pod.metadata?.namespace ?? '';
-  const operator = operatorDashboards(view, place ?? { namespace: ns }, hits, notes);
+  let fromOperator: ProvisionedDashboard[] = [];
+  // With the other reads, so that its failure is handled where theirs is.
+  const reads: Promise<void>[] = [operatorDashboards(view, place ?? { namespace: ns }, hits, notes).then((found) => void (fromOperator = found))];
   const mounted = mountedConfigMaps(pod);
-  const reads: Promise<void>[] = [];
   if (mounted.size) {
     reads.push(
       view.configMaps(ns, '').then(
@@ -160,7 +161,6 @@ export async function missingProvisioned(
     }
   }
   await Promise.all(reads);
-  const fromOperator = await operator;
   const uids = new Set(hits.map((h) => h.uid));
   const titles = new Set(hits.map((h) => h.title));
   const seen = new Set<string>();
@@ -263,9 +263,10 @@ async function operatorDashboards(view: ClusterView, place: GrafanaPlace, hits: 
     try {
       return await view.custom(type, ns);
     } catch (err) {
-      if (!(err instanceof KubeError)) throw err;
-      // 404: the CRD is not installed (no grafana-operator); anything else is said.
-      if (err.status !== 404) notes.push(`${what} (grafana.integreatly.org) in ${ns} could not be listed: ${err.status === 403 ? `list ${type.plural} is forbidden` : err.message}`);
+      // 404: the CRD is not installed (no grafana-operator); anything else is said, and the rest still compared.
+      if (err instanceof KubeError && err.status === 404) return undefined;
+      const why = err instanceof KubeError && err.status === 403 ? `list ${type.plural} is forbidden` : err instanceof Error ? err.message : String(err);
+      notes.push(`${what} (grafana.integreatly.org) in ${ns} could not be listed: ${why}`);
       return undefined;
     }
   };
