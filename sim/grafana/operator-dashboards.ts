@@ -35,23 +35,25 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { KubeObject } from '../kube/view.js';
 import {
+  conditionsOf,
+  noMatchingInstance,
   parseDuration,
   removeCondition,
   setCondition,
   specOf,
   statusOf,
   swaggerError,
+  synchronizedCondition,
+  withFinalizer,
   now,
-  type Condition,
+  NO_MATCHING_INSTANCE,
   type Credentials,
   type Json,
   type OperatorContext,
 } from './operator-shared.js';
 
 const SYNCHRONIZED = 'DashboardSynchronized';
-const NO_MATCHING_INSTANCE = 'NoMatchingInstance';
 const INVALID_SPEC = 'InvalidSpec';
-const FINALIZER = 'operator.grafana.com/finalizer';
 
 /** The content sources of GrafanaContentSpec, in GetSourceTypes' order. */
 const SOURCES = ['json', 'gzipJson', 'url', 'jsonnet', 'jsonnetLib', 'grafanaCom', 'configMapRef', 'oci'] as const;
@@ -95,7 +97,6 @@ function sorted(value: unknown): unknown {
 
 export function dashboardController(op: OperatorContext): DashboardController {
   const { store } = op;
-  const conditionsOf = (status: Json) => (status.conditions ?? []) as Condition[];
 
   /** Resolver.Resolve: the model and its hash, or the error. */
   const resolve = (cr: KubeObject): { model: Json; hash: string } | { error: string } => {
@@ -243,21 +244,7 @@ export function dashboardController(op: OperatorContext): DashboardController {
     }
     const instances = op.matchingInstances(cr);
     if (instances.length === 0) {
-      op.writeStatus('GrafanaDashboard', ns, name, (status) => ({
-        ...status,
-        NoMatchingInstances: true,
-        lastResync: now(),
-        conditions: removeCondition(
-          setCondition(removeCondition(conditionsOf(status), 'Suspended'), {
-            type: NO_MATCHING_INSTANCE,
-            status: 'True',
-            observedGeneration: generation,
-            reason: 'EmptyAPIReply',
-            message: 'None of the available Grafana instances matched the selector, skipping reconciliation',
-          }),
-          SYNCHRONIZED,
-        ),
-      }));
+      op.writeStatus('GrafanaDashboard', ns, name, (status) => noMatchingInstance(status, generation, SYNCHRONIZED));
       op.log('error', 'instanceSelector found no matching Grafana instances', { controller: 'grafanadashboard', GrafanaDashboard: { name, namespace: ns }, error: 'no matching instances' });
       retry();
       return;
@@ -302,33 +289,21 @@ export function dashboardController(op: OperatorContext): DashboardController {
       const error = await apply(grafana, cr, resolved.model, folderUid);
       if (error) errors.set(`${grafana.metadata.namespace}/${grafana.metadata.name}`, error);
     }
-    const message =
-      errors.size === 0
-        ? `Dashboard was successfully applied to ${instances.length} instances`
-        : `Dashboard failed to be applied for ${errors.size} out of ${instances.length} instances. Errors:${[...errors].map(([k, v]) => `\n- ${k}: ${v}`).join('')}`;
+    const synced = synchronizedCondition('Dashboard', SYNCHRONIZED, generation, errors, instances.length);
     op.writeStatus(
       'GrafanaDashboard',
       ns,
       name,
       (status) => {
-        const conditions = setCondition(removeCondition(removeCondition(removeCondition(conditionsOf(status), NO_MATCHING_INSTANCE), INVALID_SPEC), 'Suspended'), {
-          type: SYNCHRONIZED,
-          status: errors.size === 0 ? 'True' : 'False',
-          observedGeneration: generation,
-          reason: errors.size === 0 ? 'ApplySuccessful' : 'ApplyFailed',
-          message,
-        });
+        const conditions = setCondition(removeCondition(removeCondition(removeCondition(conditionsOf(status), NO_MATCHING_INSTANCE), INVALID_SPEC), 'Suspended'), synced);
         const next: Json = { ...status, conditions, lastResync: now(), NoMatchingInstances: undefined };
         if (errors.size === 0) Object.assign(next, { hash: resolved.hash, uid });
         return next;
       },
-      (obj) => {
-        const finalizers = (obj.metadata.finalizers ?? []) as string[];
-        return finalizers.includes(FINALIZER) ? obj.metadata : { ...obj.metadata, finalizers: [...finalizers, FINALIZER] };
-      },
+      withFinalizer,
     );
     if (errors.size > 0) {
-      op.log('error', 'failed to apply to all instances', { controller: 'grafanadashboard', GrafanaDashboard: { name, namespace: ns }, error: message });
+      op.log('error', 'failed to apply to all instances', { controller: 'grafanadashboard', GrafanaDashboard: { name, namespace: ns }, error: synced.message });
       retry();
       return;
     }

@@ -122,6 +122,52 @@ export function parseDuration(text: string): number | undefined {
 }
 
 
+/** The object's finalizer (controllers/controller_shared.go grafanaFinalizer). */
+export const FINALIZER = 'operator.grafana.com/finalizer';
+export const NO_MATCHING_INSTANCE = 'NoMatchingInstance';
+
+export function conditionsOf(status: Json): Condition[] {
+  return (status.conditions ?? []) as Condition[];
+}
+
+/** setNoMatchingInstancesCondition, with `synchronized` (the kind's sync condition) and Suspended removed. */
+export function noMatchingInstance(status: Json, generation: number, synchronized: string): Json {
+  return {
+    ...status,
+    NoMatchingInstances: true,
+    lastResync: now(),
+    conditions: removeCondition(
+      setCondition(removeCondition(conditionsOf(status), 'Suspended'), {
+        type: NO_MATCHING_INSTANCE,
+        status: 'True',
+        observedGeneration: generation,
+        reason: 'EmptyAPIReply',
+        message: 'None of the available Grafana instances matched the selector, skipping reconciliation',
+      }),
+      synchronized,
+    ),
+  };
+}
+
+/** buildSynchronizedCondition: ApplySuccessful or ApplyFailed, with the operator's message. */
+export function synchronizedCondition(resource: 'Dashboard' | 'Datasource', type: string, generation: number, errors: ReadonlyMap<string, string>, total: number): Omit<Condition, 'lastTransitionTime'> {
+  return errors.size === 0
+    ? { type, status: 'True', observedGeneration: generation, reason: 'ApplySuccessful', message: `${resource} was successfully applied to ${total} instances` }
+    : {
+        type,
+        status: 'False',
+        observedGeneration: generation,
+        reason: 'ApplyFailed',
+        message: `${resource} failed to be applied for ${errors.size} out of ${total} instances. Errors:${[...errors].map(([k, v]) => `\n- ${k}: ${v}`).join('')}`,
+      };
+}
+
+/** The metadata with the finalizer added (the first successful sync). */
+export function withFinalizer(obj: KubeObject): KubeObject['metadata'] {
+  const finalizers = (obj.metadata.finalizers ?? []) as string[];
+  return finalizers.includes(FINALIZER) ? obj.metadata : { ...obj.metadata, finalizers: [...finalizers, FINALIZER] };
+}
+
 /** What a controller of the simulated operator works with. */
 export interface OperatorContext {
   readonly store: ObjectStore;

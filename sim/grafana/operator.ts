@@ -28,13 +28,11 @@ import type { ObjectStore, StoreEvent } from '../kube/store.js';
 import type { KubeObject } from '../kube/view.js';
 import { PodHttpClient, type PodHttpResult } from './pod-http.js';
 import { dashboardController } from './operator-dashboards.js';
-import { parseDuration, removeCondition, selects, setCondition, specOf, statusOf, swaggerError, now, type Condition, type Credentials, type Json, type LabelSelector, type SecretKeyRef } from './operator-shared.js';
+import { conditionsOf, FINALIZER, noMatchingInstance, NO_MATCHING_INSTANCE, synchronizedCondition, withFinalizer, parseDuration, removeCondition, selects, setCondition, specOf, statusOf, swaggerError, now, type Condition, type Credentials, type Json, type LabelSelector, type SecretKeyRef } from './operator-shared.js';
 
 /** The API group of Grafana and GrafanaDatasource objects (v1beta1). */
 const GROUP = 'grafana.integreatly.org/';
 const SYNCHRONIZED = 'DatasourceSynchronized';
-const NO_MATCHING_INSTANCE = 'NoMatchingInstance';
-const FINALIZER = 'operator.grafana.com/finalizer';
 
 export interface GrafanaOperatorOptions {
   readonly store: ObjectStore;
@@ -268,7 +266,6 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
     if (!cr) return;
     const generation = Number(cr.metadata.generation ?? 1);
     const spec = specOf(cr);
-    const conditionsOf = (status: Json) => (status.conditions ?? []) as Condition[];
     if (spec.suspend === true) {
       writeStatus('GrafanaDatasource', ns, name, (status) => ({
         ...status,
@@ -283,21 +280,7 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
         'GrafanaDatasource',
         ns,
         name,
-        (status) => ({
-          ...status,
-          NoMatchingInstances: true,
-          lastResync: now(),
-          conditions: removeCondition(
-            setCondition(removeCondition(conditionsOf(status), 'Suspended'), {
-              type: NO_MATCHING_INSTANCE,
-              status: 'True',
-              observedGeneration: generation,
-              reason: 'EmptyAPIReply',
-              message: 'None of the available Grafana instances matched the selector, skipping reconciliation',
-            }),
-            SYNCHRONIZED,
-          ),
-        }),
+        (status) => noMatchingInstance(status, generation, SYNCHRONIZED),
         (obj) => ({ ...obj.metadata, finalizers: ((obj.metadata.finalizers ?? []) as string[]).filter((f) => f !== FINALIZER) }),
       );
       log('error', 'instanceSelector found no matching Grafana instances', { controller: 'grafanadatasource', GrafanaDatasource: { name, namespace: ns }, error: 'no matching instances' });
@@ -329,33 +312,21 @@ export function startGrafanaOperator(options: GrafanaOperatorOptions): GrafanaOp
       const error = await apply(grafana, cr, built.model, built.hash);
       if (error) errors.set(`${grafana.metadata.namespace}/${grafana.metadata.name}`, error);
     }
-    const message =
-      errors.size === 0
-        ? `Datasource was successfully applied to ${instances.length} instances`
-        : `Datasource failed to be applied for ${errors.size} out of ${instances.length} instances. Errors:${[...errors].map(([k, v]) => `\n- ${k}: ${v}`).join('')}`;
+    const synced = synchronizedCondition('Datasource', SYNCHRONIZED, generation, errors, instances.length);
     writeStatus(
       'GrafanaDatasource',
       ns,
       name,
       (status) => {
-        const conditions = setCondition(removeCondition(removeCondition(conditionsOf(status), NO_MATCHING_INSTANCE), 'InvalidSpec'), {
-          type: SYNCHRONIZED,
-          status: errors.size === 0 ? 'True' : 'False',
-          observedGeneration: generation,
-          reason: errors.size === 0 ? 'ApplySuccessful' : 'ApplyFailed',
-          message,
-        });
+        const conditions = setCondition(removeCondition(removeCondition(conditionsOf(status), NO_MATCHING_INSTANCE), 'InvalidSpec'), synced);
         const next: Json = { ...status, conditions, lastResync: now(), NoMatchingInstances: undefined };
         if (errors.size === 0) Object.assign(next, { hash: built.hash, uid: built.model.uid });
         return next;
       },
-      (obj) => {
-        const finalizers = (obj.metadata.finalizers ?? []) as string[];
-        return finalizers.includes(FINALIZER) ? obj.metadata : { ...obj.metadata, finalizers: [...finalizers, FINALIZER] };
-      },
+      withFinalizer,
     );
     if (errors.size > 0) {
-      log('error', 'failed to sync CR to all Grafana instances', { controller: 'grafanadatasource', GrafanaDatasource: { name, namespace: ns }, error: message });
+      log('error', 'failed to sync CR to all Grafana instances', { controller: 'grafanadatasource', GrafanaDatasource: { name, namespace: ns }, error: synced.message });
       later(retryMs, () => reconcileDatasource(ns, name));
       return;
     }
