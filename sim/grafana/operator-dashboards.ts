@@ -32,6 +32,7 @@
  * the content cache of remote sources.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { KubeObject } from '../kube/view.js';
 import {
@@ -83,16 +84,6 @@ function overrideVariable(model: Json, name: string, value: string): void {
     const options = (v.options as Json[]).map((o): Json => (o && typeof o === 'object' ? { ...o, selected: o.value === value } : o));
     v.options = options.some((o) => o && typeof o === 'object' && o.value === value) ? options : [{ selected: true, text: value, value }, ...options];
   }
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Json)[k])]));
-  return value;
 }
 
 export function dashboardController(op: OperatorContext): DashboardController {
@@ -201,7 +192,7 @@ export function dashboardController(op: OperatorContext): DashboardController {
       if ('error' in removed) return removed.error;
       remote = undefined;
     }
-    const unchanged = remote && Object.keys(model).every((k) => k === 'id' || k === 'version' || deepEqual(model[k], remote!.dashboard[k]));
+    const unchanged = remote && Object.keys(model).every((k) => k === 'id' || k === 'version' || isDeepStrictEqual(model[k], remote!.dashboard[k]));
     if (!unchanged) {
       const saved = await op.send('POST', `${base}/dashboards/db`, credentials, { dashboard: model, folderUid: folder, overwrite: true });
       if ('error' in saved) return saved.error;

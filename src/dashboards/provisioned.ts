@@ -273,7 +273,9 @@ async function operatorDashboards(view: ClusterView, place: GrafanaPlace, hits: 
   const dashboards = await listed(GRAFANA_DASHBOARD_CR, 'GrafanaDashboard objects');
   if (!dashboards?.length) return [];
   const grafanas = await listed(GRAFANA_CR, 'Grafana objects');
-  const ours = grafanas ? (grafanas.filter((g) => standsFor(g, place)).length ? grafanas.filter((g) => standsFor(g, place)) : grafanas.length === 1 ? grafanas : []) : undefined;
+  // The Grafana objects standing for this Grafana; the only one of the namespace otherwise; unknown when they could not be listed.
+  const pointing = grafanas?.filter((g) => standsFor(g, place));
+  const ours = grafanas && pointing ? (pointing.length || grafanas.length !== 1 ? pointing : grafanas) : undefined;
   if (grafanas && grafanas.length && ours && !ours.length) {
     notes.push(`GrafanaDashboard objects in ${ns} not compared: none of the Grafana objects ${grafanas.map((g) => g.metadata?.name ?? '').join(', ')} points at this Grafana`);
     return [];
